@@ -1,0 +1,30 @@
+# The two commands: `make run` (install, build the default index if absent, serve UI + API)
+# and `make test` (install with test tools, run the tests).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: run test install install-test lint
+
+run: install
+	$(PY) app.py
+
+test: install-test
+	$(PY) -m pytest
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+$(VENV)/.installed: pyproject.toml requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install -q -r requirements.txt -e '.[test]'
+	touch $@
+
+lint: install-test
+	$(VENV)/bin/ruff check src tests benchmarks app.py

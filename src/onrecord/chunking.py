@@ -1,0 +1,103 @@
+"""Exchanges -> Passages: answer-aware chunks that never cross a speaker turn.
+
+A short answer is one passage. A long answer or opening statement is split at paragraph
+boundaries, and a paragraph that alone is too long at sentence boundaries, so that each passage
+fits the embedding model's window with the question in front of it. Every passage is a
+verbatim span of the transcript's canonical text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .models import QUESTIONER, SPOKESPERSON, UNKNOWN, Passage, Transcript
+
+MAX_WORDS = 150  # MiniLM reads 256 word pieces; ~150 words leave room for the question
+MIN_WORDS = 40  # a shorter tail is merged into the passage before it
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
+_PARAGRAPH = re.compile(r"\n\n")
+
+
+def _pieces(text: str, start: int, end: int) -> list[tuple[int, int, int]]:
+    """Paragraphs of text[start:end], long ones cut into sentences: (start, end, words) each."""
+    out = []
+    bounds = [start] + [m.end() for m in _PARAGRAPH.finditer(text, start, end)] + [end + 2]
+    for a, b in zip(bounds, bounds[1:]):
+        b = b - 2  # drop the paragraph break
+        if b <= a:
+            continue
+        n = len(text[a:b].split())
+        if n <= MAX_WORDS:
+            out.append((a, b, n))
+            continue
+        s = a
+        for m in _SENTENCE_END.finditer(text, a, b):
+            out.append((s, m.start(), len(text[s : m.start()].split())))
+            s = m.end()
+        out.append((s, b, len(text[s:b].split())))
+    return [p for p in out if p[2]]
+
+
+def split_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Cut text[start:end] into spans of at most ~MAX_WORDS words at paragraph/sentence ends."""
+    chunks: list[list[int]] = []  # [start, end, words]
+    for a, b, n in _pieces(text, start, end):
+        if n > MAX_WORDS * 2:  # one sentence longer than any window: cut at words
+            chunks.extend(_cut_words(text, a, b))
+            continue
+        if chunks and chunks[-1][2] + n <= MAX_WORDS:
+            chunks[-1][1], chunks[-1][2] = b, chunks[-1][2] + n
+        else:
+            chunks.append([a, b, n])
+    if len(chunks) > 1 and chunks[-1][2] < MIN_WORDS and chunks[-2][2] + chunks[-1][2] <= MAX_WORDS * 1.3:
+        last = chunks.pop()
+        chunks[-1][1], chunks[-1][2] = last[1], chunks[-1][2] + last[2]
+    return [(a, b) for a, b, _ in chunks]
+
+
+def _cut_words(text: str, a: int, b: int) -> list[list[int]]:
+    words = list(re.finditer(r"\S+", text[a:b]))
+    out = []
+    for i in range(0, len(words), MAX_WORDS):
+        group = words[i : i + MAX_WORDS]
+        out.append([a + group[0].start(), a + group[-1].end(), len(group)])
+    return out
+
+
+def asked_by(transcript: Transcript, turn_index: int) -> str | None:
+    """Who asked: 'TV 2', 'Philip Lote (NRK)', or None for an unnamed reporter."""
+    turn = transcript.turns[turn_index]
+    name = turn.speaker if turn.speaker not in ("Reporter", turn.affiliation) else None
+    if name and turn.affiliation:
+        return f"{name} ({turn.affiliation})"
+    return name or turn.affiliation
+
+
+def chunk(transcript: Transcript) -> list[Passage]:
+    """All passages of a transcript: every spokesperson answer and statement, chunked."""
+    passages = []
+    for exchange in transcript.exchanges:
+        question = exchange.question[-1] if exchange.question else None
+        q_turn = transcript.turns[question] if question is not None else None
+        asked = transcript.turn_text(q_turn) if q_turn and q_turn.role == QUESTIONER else None
+        who = asked_by(transcript, question) if asked else None
+        for ti in exchange.answer:
+            turn = transcript.turns[ti]
+            if turn.role not in (SPOKESPERSON, UNKNOWN):
+                continue
+            for a, b in split_span(transcript.text, *turn.span):
+                passages.append(
+                    Passage(
+                        transcript_id=transcript.id,
+                        turn_index=ti,
+                        span=(a, b),
+                        text=transcript.text[a:b],
+                        speaker=turn.speaker,
+                        role=turn.role,
+                        asked=asked,
+                        asked_by=who,
+                        topic=exchange.topic,
+                        label=turn.label,
+                    )
+                )
+    return passages

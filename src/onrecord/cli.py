@@ -1,0 +1,181 @@
+"""The `onrecord` command: ingest, ask, serve, eval, documents. Thin: the work is in the stages."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+from .config import Settings, get_settings
+from .errors import OnrecordError
+from .service import Onrecord, report_to_json, result_to_json
+
+
+def _date(value: str) -> str:
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a date (YYYY-MM-DD)") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="onrecord", description="What a spokesperson actually said, word for word.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_index(p):
+        p.add_argument("--index", type=Path, help="index directory (default: $ONRECORD_INDEX or indexes/default)")
+        return p
+
+    p = with_index(sub.add_parser("ingest", help="add transcript files or folders to the index"))
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--title", help="title for transcripts that lack one")
+    p.add_argument("--date", type=_date, help="date (YYYY-MM-DD) for transcripts that lack one")
+    p.add_argument("--source-url", help="source URL for transcripts that lack one")
+    p.add_argument("--speaker", action="append", dest="speakers", help="the spokesperson, for transcripts without labels")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    p = with_index(sub.add_parser("ask", help="answer a question with verbatim quotes"))
+    p.add_argument("question")
+    p.add_argument("-k", "--top-k", type=int, default=5, help="number of answers (1-50, default 5)")
+    p.add_argument("--speaker", help="only answers by this speaker (part of the name)")
+    p.add_argument("--since", type=_date, help="only transcripts on or after this date")
+    p.add_argument("--until", type=_date, help="only transcripts on or before this date")
+    p.add_argument("--json", action="store_true", help="print the JSON of POST /api/ask")
+
+    p = with_index(sub.add_parser("serve", help="serve the HTTP API and the chat UI"))
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+
+    p = with_index(sub.add_parser("eval", help="retrieval metrics on a graded query file"))
+    p.add_argument("queries", type=Path)
+    p.add_argument("--results", type=Path, help="also write the ranked answers (score.py's results format)")
+    p.add_argument("--per-query", action="store_true", help="print each query's first relevant rank")
+
+    p = sub.add_parser("documents", help="list or remove indexed transcripts")
+    dsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    with_index(dsub.add_parser("list", help="list transcripts")).add_argument("--json", action="store_true")
+    with_index(dsub.add_parser("remove", help="remove transcripts by id")).add_argument("ids", nargs="+", metavar="ID")
+    return parser
+
+
+def _settings(args) -> Settings:
+    settings = get_settings()
+    changes = {}
+    if getattr(args, "index", None):
+        changes["index"] = args.index
+    for key in ("host", "port"):
+        if getattr(args, key, None):
+            changes[key] = getattr(args, key)
+    return settings.model_copy(update=changes)
+
+
+def main(argv: list[str] | None = None, onrecord: Onrecord | None = None) -> int:
+    """Run the CLI; returns the exit code. `onrecord` lets tests inject a service (e.g. a fake embedder)."""
+    args = build_parser().parse_args(argv)
+    settings = _settings(args)
+    app = onrecord or Onrecord(settings)
+    if onrecord is not None:
+        app.settings = settings
+    try:
+        return COMMANDS[args.command](app, args)
+    except OnrecordError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; the index is unchanged", file=sys.stderr)
+        return 130
+
+
+def cmd_ingest(app: Onrecord, args) -> int:
+    meta = {"title": args.title, "date": args.date, "source_url": args.source_url, "speakers": args.speakers}
+    report = app.ingest_paths(args.paths, meta=meta, progress=not args.json)
+    if args.json:
+        print(json.dumps(report_to_json(report), indent=2))
+    else:
+        print(report.summary())
+    return 0 if report.ok else 1
+
+
+def cmd_ask(app: Onrecord, args) -> int:
+    result = app.ask(args.question, top_k=args.top_k, speaker=args.speaker, since=args.since, until=args.until)
+    if args.json:
+        print(json.dumps(result_to_json(result), indent=2, ensure_ascii=False))
+        return 0
+    print(format_result(result))
+    return 0
+
+
+def format_result(result) -> str:
+    out = []
+    if result.no_answer:
+        out.append("Nothing on the record answers this. Closest passages (weak matches):\n")
+    for n, a in enumerate(result.answers, 1):
+        t = a.transcript
+        weak = " [weak match]" if a.weak else ""
+        out.append(f"{n}. {a.speaker}, {t.date or 'undated'}: {t.title}{weak}")
+        if a.asked:
+            who = f" ({a.asked_by})" if a.asked_by else ""
+            out.append(textwrap.fill(f"Asked{who}: {a.asked}", 100, initial_indent="   ", subsequent_indent="   "))
+        out.append(textwrap.fill(f"“{a.text}”", 100, initial_indent="   ", subsequent_indent="   "))
+        src = t.source_url or t.file
+        out.append(f"   score {a.score:.2f} · source: {src} · chars {a.span[0]}-{a.span[1]}\n")
+    return "\n".join(out).rstrip()
+
+
+def cmd_serve(app: Onrecord, args) -> int:
+    from .api import serve
+
+    serve(app)
+    return 0
+
+
+def cmd_eval(app: Onrecord, args) -> int:
+    from .evaluation import evaluate, format_table, load_queries
+
+    try:
+        queries = load_queries(args.queries)
+    except (OSError, ValueError) as exc:
+        raise OnrecordError(f"cannot read {args.queries}: {exc}") from None
+    searcher = app.searcher()
+    results = {}
+
+    def answer(question: str) -> list[str]:
+        r = searcher.search(question, top_k=10)
+        results[question] = r
+        return [a.text for a in r.answers]
+
+    summary, rows = evaluate(queries, answer)
+    print(format_table(summary))
+    if args.per_query:
+        for q, row in zip(queries, rows):
+            print(f"{row['id']:<12} rank={row['rank']}  {q['query'][:80]}")
+    if args.results:
+        with open(args.results, "w", encoding="utf-8") as fh:
+            for q in queries:
+                r = results[q["query"]]
+                fh.write(json.dumps({
+                    "id": q["id"], "answers": [a.text for a in r.answers],
+                    "docs": [a.transcript.file for a in r.answers], "speakers": [a.speaker for a in r.answers],
+                }, ensure_ascii=False) + "\n")
+    return 0
+
+
+def cmd_documents(app: Onrecord, args) -> int:
+    if args.action == "list":
+        infos = app.reader().transcripts()
+        if getattr(args, "json", False):
+            print(json.dumps([vars(i) for i in infos], indent=2, ensure_ascii=False))
+        else:
+            for i in infos:
+                print(f"{i.id}  {i.date or 'undated':<10}  {i.title[:70]}  ({i.file})")
+            print(f"{len(infos)} transcript(s)")
+        return 0
+    app.remove(args.ids)
+    print(f"removed {len(args.ids)} transcript(s)")
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "serve": cmd_serve, "eval": cmd_eval, "documents": cmd_documents}

@@ -1,0 +1,41 @@
+"""Settings, read from ONRECORD_* environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of onrecord. Each is the environment variable ONRECORD_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="ONRECORD_", extra="ignore")
+
+    index: Path = Field(Path("indexes/default"), description="Index directory.")
+    model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Embedding model: all-MiniLM-L6-v2 (bundled) or the path of a local sentence-transformers model.",
+    )
+    threads: int = Field(2, ge=1, le=64, description="CPU threads for the embedding model.")
+    host: str = Field("127.0.0.1", description="Address `onrecord serve` listens on.")
+    port: int = Field(7860, ge=1, le=65535, description="Port `onrecord serve` listens on.")
+    api_key: str | None = Field(None, description="When set, writes (upload, delete) need `Authorization: Bearer KEY`.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list); none by default.")
+    max_upload_mb: float = Field(20.0, gt=0, description="Largest upload accepted by the API, in MB.")
+    weak_score: float = Field(
+        0.30, ge=-1, le=1, description="Answers whose cosine to the question is below this are weak; all weak = no answer."
+    )
+    samples: Path | None = Field(None, description="Folder of transcripts for the first-run default index (default: the bundled samples).")
+
+    @field_validator("api_key")
+    @classmethod
+    def _blank_is_none(cls, v: str | None) -> str | None:
+        return v or None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

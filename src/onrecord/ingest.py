@@ -1,0 +1,143 @@
+"""Ingest: files -> parse -> chunk -> embed -> one new index generation.
+
+A file that cannot be parsed is reported with its reason and skipped; the rest of the batch
+lands. A transcript already in the index (same content hash) is skipped as a duplicate.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from .chunking import chunk
+from .embedding import Embedder
+from .errors import TranscriptError
+from .models import Passage, Transcript
+from .store import IndexWriter
+from .transcripts import SUFFIXES, parse_bytes
+
+
+@dataclass
+class IngestReport:
+    added: list[Transcript] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)  # file names
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    passages: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        lines = [
+            f"{len(self.added)} transcript(s) added ({self.passages} passages), "
+            f"{len(self.duplicates)} skipped as duplicates, {len(self.failed)} failed"
+        ]
+        lines += [f"  failed: {name}: {reason}" for name, reason in self.failed]
+        return "\n".join(lines)
+
+
+def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Files to ingest (folders are walked recursively) and the paths that cannot be used."""
+    files, problems = [], []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+            if not found:
+                problems.append((str(path), f"no transcript files ({', '.join(sorted(SUFFIXES))}) in this folder"))
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append((str(path), "no such file or folder"))
+    return files, problems
+
+
+def parse_many(items: Iterable[tuple[str, bytes]], meta: dict | None = None) -> tuple[list[Transcript], list[tuple[str, str]]]:
+    """Parse (name, bytes) pairs; a failure is recorded with its reason, never raised."""
+    transcripts, failed = [], []
+    for name, data in items:
+        try:
+            transcripts.extend(parse_bytes(data, name, meta))
+        except TranscriptError as exc:
+            failed.append((name, str(exc)))
+    return transcripts, failed
+
+
+def _read(files: list[Path]) -> Iterable[tuple[str, bytes]]:
+    for path in files:
+        try:
+            yield str(path), path.read_bytes()
+        except OSError as exc:
+            yield str(path), exc
+
+
+def ingest_files(paths: Iterable[str | Path], index_dir: str | Path, embedder: Embedder, meta: dict | None = None,
+                 progress: bool = False) -> IngestReport:
+    """Ingest files and folders into the index at `index_dir`."""
+    files, problems = collect_files(paths)
+    items, failed = [], list(problems)
+    for name, data in _read(files):
+        if isinstance(data, OSError):
+            failed.append((name, f"cannot read the file: {data.strerror or data}"))
+        else:
+            items.append((name, data))
+    return ingest_bytes(items, index_dir, embedder, meta=meta, progress=progress, failed=failed)
+
+
+def ingest_bytes(items: list[tuple[str, bytes]], index_dir: str | Path, embedder: Embedder, meta: dict | None = None,
+                 progress: bool = False, failed: list[tuple[str, str]] | None = None) -> IngestReport:
+    """Ingest already-read files (name, content); the shared path of the CLI and the HTTP upload."""
+    report = IngestReport(failed=list(failed or []))
+    transcripts, parse_failures = parse_many(items, meta)
+    report.failed.extend(parse_failures)
+    if not transcripts:
+        return report
+    embedder_dim = embedder.dim or _probe_dim(embedder)
+    with IndexWriter(index_dir, embedder.name, embedder_dim) as writer:
+        fresh: list[tuple[Transcript, list[Passage]]] = []
+        seen = set()
+        for t in transcripts:
+            if writer.has(t.id) or t.id in seen:
+                report.duplicates.append(t.file)
+                continue
+            seen.add(t.id)
+            fresh.append((t, chunk(t)))
+        if not fresh:
+            return report
+        texts = [p.embedding_text() for _, ps in fresh for p in ps]
+        bar = _progress_bar(len(texts)) if progress else None
+        try:
+            vectors = embedder.embed(texts, progress=bar.update if bar else None)
+        finally:
+            if bar:
+                bar.close()
+        at = 0
+        for t, ps in fresh:
+            writer.add(t, ps, vectors[at : at + len(ps)])
+            at += len(ps)
+            report.added.append(t)
+            report.passages += len(ps)
+        writer.commit()
+    return report
+
+
+def remove_transcripts(ids: list[str], index_dir: str | Path, model: str, dim: int) -> None:
+    """Delete transcripts from the index (everywhere) in one new generation."""
+    with IndexWriter(index_dir, model, dim) as writer:
+        for tid in ids:
+            writer.remove(tid)
+        writer.commit()
+
+
+def _probe_dim(embedder: Embedder) -> int:
+    return int(embedder.embed(["dimension probe"]).shape[1])
+
+
+def _progress_bar(total: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="embedding passages", unit="passage", file=sys.stderr, dynamic_ncols=True)

@@ -1,0 +1,120 @@
+"""The plain data types that flow between onrecord's stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SPOKESPERSON = "spokesperson"
+QUESTIONER = "questioner"
+MODERATOR = "moderator"
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One speaker's uninterrupted contribution.
+
+    `span` is [start, end) into the transcript's canonical text; `label` is the speaker label as
+    printed in the file ("MR. KIRBY", "Q", "" when the turn had none).
+    """
+
+    speaker: str
+    role: str
+    span: tuple[int, int]
+    affiliation: str | None = None
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A question (possibly several turns) and the answer turns that follow it.
+
+    Opening statements are exchanges without question turns. Indices point into Transcript.turns.
+    """
+
+    question: tuple[int, ...]
+    answer: tuple[int, ...]
+    topic: str | None = None
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A parsed transcript: canonical text plus its structure."""
+
+    id: str
+    title: str
+    date: str | None
+    source_url: str | None
+    file: str
+    organisation: str | None
+    text: str
+    turns: tuple[Turn, ...]
+    exchanges: tuple[Exchange, ...]
+    speakers: tuple[str, ...] = ()
+
+    def turn_text(self, turn: Turn) -> str:
+        return self.text[turn.span[0] : turn.span[1]]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """The unit that is embedded and retrieved: a verbatim span of one answer turn."""
+
+    transcript_id: str
+    turn_index: int
+    span: tuple[int, int]
+    text: str
+    speaker: str
+    role: str
+    asked: str | None = None
+    asked_by: str | None = None
+    topic: str | None = None
+    label: str = ""
+
+    def embedding_text(self, max_question_words: int = 40) -> str:
+        """The passage with its topic heading and the question it answers as context (for embedding only)."""
+        context = []
+        if self.topic:
+            context.append(self.topic.capitalize() + ".")
+        if self.asked:
+            context.append(" ".join(self.asked.split()[:max_question_words]))
+        return "\n".join([*context, self.text])
+
+
+@dataclass(frozen=True)
+class TranscriptInfo:
+    """What an answer cites: the transcript's metadata without its text."""
+
+    id: str
+    title: str
+    date: str | None
+    source_url: str | None
+    file: str
+    organisation: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One search result: a verbatim span with its citation."""
+
+    text: str
+    speaker: str
+    score: float
+    span: tuple[int, int]
+    transcript: TranscriptInfo
+    asked: str | None = None
+    asked_by: str | None = None
+    highlights: tuple[tuple[int, int], ...] = ()
+    topic: str | None = None
+    weak: bool = False
+    role: str = SPOKESPERSON
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """All answers to a question, and whether anything on record really answers it."""
+
+    question: str
+    answers: tuple[Answer, ...]
+    no_answer: bool
+    timings_ms: dict = field(default_factory=dict)

@@ -1,0 +1,353 @@
+"""Retrieval: query parsing, dense (FAISS) + lexical (FTS5 BM25) search, fusion, grouping.
+
+    question -> Query (phrases, speaker/organisation/year hints)
+             -> dense top-N and lexical top-N passages (filters applied inside both)
+             -> reciprocal rank fusion, plus one extra "vote" for passages by the speaker,
+                organisation or year the question names
+             -> one answer per speaker turn, highlights, calibrated score, no-answer flag
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .embedding import Embedder
+from .errors import BadQuery
+from .models import Answer, SearchResult, TranscriptInfo
+from .store import IndexReader
+
+RRF_K = 60  # Cormack et al. 2009: k=60 damps the weight of the very top ranks; robust across tasks
+CANDIDATES = 100  # per retriever
+MAX_QUESTION_CHARS = 2000
+# A top answer whose cosine to the question is below this is not an answer (calibrated on the
+# development queries against off-topic questions: see README, "No answer").
+WEAK_SCORE = 0.30
+# An answer turn up to this many words is returned whole (its best passage highlighted); a longer
+# one is returned as its best passage grown with neighbouring passages of the same turn.
+ANSWER_WORDS = 350
+SHORT_ANSWER_WORDS = 12  # shorter answers ("Go ahead.", "J.J.") only rank on their question's strength
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are aren't as at be because been before being below
+    between both but by can could did didn't do does doesn't doing don't down during each few for from further
+    had has have having he her here hers herself him himself his how i if in into is isn't it it's its itself
+    just me more most my myself no nor not now of off on once only or other our ours ourselves out over own
+    same she should so some such than that that's the their theirs them themselves then there these they this
+    those through to too under until up very was we were what when where which while who whom why will with
+    would you your yours yourself yourselves say said says tell told think thinks get got us also still going
+    whether let lets any much many way ask asked new""".split()
+)
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
+_PHRASE = re.compile(r"[\"“”]([^\"“”]{2,200})[\"“”]")
+_YEAR = re.compile(r"\b(19[4-9]\d|20[0-4]\d)\b")
+_GENERIC_NAMES = {"moderator", "reporter", "unknown speaker", "senior administration official", "aide", "the president"}
+ORGANISATIONS = {"nato": "NATO", "white house": "The White House"}
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed question."""
+
+    text: str
+    terms: tuple[str, ...]
+    phrases: tuple[str, ...] = ()
+    speaker: str | None = None  # an explicit filter (substring of the speaker's name)
+    since: str | None = None
+    until: str | None = None
+    named_speakers: tuple[str, ...] = ()  # speakers the question names ("what did Kirby say")
+    organisation: str | None = None
+    years: tuple[str, ...] = ()
+    president: bool = False
+
+
+def terms_of(text: str) -> list[str]:
+    """Content words of a question, lower case, without stop words (for lexical search)."""
+    out = []
+    for w in _WORD.findall(text):
+        w = w.lower().replace("’", "'").strip("'-")
+        if w.endswith("'s"):
+            w = w[:-2]
+        if w and w not in STOPWORDS and (len(w) > 1 or w.isdigit()):
+            out.append(w)
+    return list(dict.fromkeys(out))
+
+
+def parse_query(text: str, known_speakers: list[str], speaker: str | None = None, since: str | None = None,
+                until: str | None = None) -> Query:
+    """Read a journalist's question: quoted phrases, named speakers and organisations, years.
+
+    Raises:
+        BadQuery: an empty or over-long question.
+    """
+    text = " ".join((text or "").split())
+    if not text:
+        raise BadQuery("the question is empty")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise BadQuery(f"the question is {len(text)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    low = text.lower()
+    named = []
+    for name in known_speakers:
+        if name.lower() in _GENERIC_NAMES:
+            continue
+        parts = name.split()
+        surname = parts[-1]
+        if len(surname) >= 3 and re.search(r"\b" + re.escape(surname.lower()) + r"\b", low):
+            named.append(name)
+    organisation = next((org for key, org in ORGANISATIONS.items() if re.search(r"\b" + key + r"\b", low)), None)
+    return Query(
+        text=text,
+        terms=tuple(terms_of(text)),
+        phrases=tuple(" ".join(p.split()) for p in _PHRASE.findall(text)),
+        speaker=speaker or None,
+        since=since or None,
+        until=until or None,
+        named_speakers=tuple(named),
+        organisation=organisation,
+        years=tuple(dict.fromkeys(_YEAR.findall(text))),
+        president=bool(re.search(r"\bpresident\b", low)) and not named,
+    )
+
+
+def rrf(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
+    """Reciprocal rank fusion: each list votes 1/(k + rank) for its items (rank from 1)."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, 1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return scores
+
+
+def fts_query(terms: tuple[str, ...], phrases: tuple[str, ...]) -> str | None:
+    """An FTS5 MATCH expression: any content word; every quoted phrase. Input is quoted, never parsed."""
+    words = [t.replace('"', "") for t in terms if t.replace('"', "")]
+    any_word = " OR ".join(f'"{w}"' for w in words)
+    must = " AND ".join('"' + p.replace('"', "") + '"' for p in phrases)
+    if must and any_word:
+        return f"({must}) AND ({any_word})"
+    return must or any_word or None
+
+
+_SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[\"”’)]*|$)")
+
+
+def highlights(text: str, terms: tuple[str, ...], phrases: tuple[str, ...], limit: int = 2) -> list[tuple[int, int]]:
+    """[start, end) offsets of the sentences of `text` that share the most words with the question."""
+    stems = {t[:5] for t in terms if len(t) > 2}
+    scored = []
+    for m in _SENTENCE.finditer(text):
+        s, e = m.start(), m.end()
+        while s < e and text[s].isspace():
+            s += 1
+        if e <= s:
+            continue
+        sentence = text[s:e].lower()
+        words = {w[:5] for w in terms_of(sentence)}
+        score = len(stems & words) + sum(3 for p in phrases if p.lower() in sentence)
+        if score:
+            scored.append((score, s, e))
+    if not scored:
+        return []
+    best = max(scored)[0]
+    keep = sorted((s, e) for score, s, e in scored if score >= max(1, best - 1))
+    keep = sorted(sorted(keep, key=lambda se: -[x[0] for x in scored if x[1] == se[0]][0])[:limit])
+    return keep
+
+
+class Searcher:
+    """Answers questions from one index. Cheap to construct; the embedder loads on first query."""
+
+    def __init__(self, reader: IndexReader, embedder: Embedder, weak_score: float = WEAK_SCORE):
+        self.reader = reader
+        self.embedder = embedder
+        self.weak_score = weak_score
+        self._speakers: list[str] | None = None
+        self._generation = None
+
+    def known_speakers(self) -> list[str]:
+        if self._speakers is None or self._generation != self.reader.manifest.get("generation"):
+            self._speakers = [s for s, _ in self.reader.speakers()]
+            self._generation = self.reader.manifest.get("generation")
+        return self._speakers
+
+    def _filter_sql(self, q: Query) -> tuple[str, list]:
+        where, args = [], []
+        if q.speaker:
+            where.append("p.speaker LIKE ? ESCAPE '\\'")
+            args.append("%" + q.speaker.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        if q.since:
+            where.append("t.date >= ?")
+            args.append(q.since)
+        if q.until:
+            where.append("t.date <= ?")
+            args.append(q.until)
+        return " AND ".join(where), args
+
+    def _allowed_ids(self, q: Query) -> np.ndarray | None:
+        where, args = self._filter_sql(q)
+        if not where:
+            return None
+        rows = self.reader.db.execute(
+            f"SELECT p.id FROM passages p JOIN transcripts t ON t.id = p.transcript_id WHERE {where}", args
+        )
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def dense(self, qvec: np.ndarray, q: Query, n: int) -> list[int]:
+        import faiss
+
+        index = self.reader.vectors
+        if index.ntotal == 0:
+            return []
+        allowed = self._allowed_ids(q)
+        params = None
+        if allowed is not None:
+            if len(allowed) == 0:
+                return []
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+        k = min(n, index.ntotal)
+        _, ids = index.search(qvec.reshape(1, -1).astype(np.float32), k, params=params)
+        return [int(i) for i in ids[0] if i >= 0]
+
+    def lexical(self, q: Query, n: int) -> list[int]:
+        match = fts_query(q.terms, q.phrases)
+        if not match:
+            return []
+        where, args = self._filter_sql(q)
+        sql = (
+            "SELECT p.id FROM passages_fts f JOIN passages p ON p.id = f.rowid "
+            "JOIN transcripts t ON t.id = p.transcript_id WHERE passages_fts MATCH ?"
+            + (f" AND {where}" if where else "")
+            + " ORDER BY bm25(passages_fts, 1.0, 0.5, 0.5, 1.0) LIMIT ?"
+        )
+        return [r[0] for r in self.reader.db.execute(sql, [match, *args, n])]
+
+    def search(self, question: str, top_k: int = 5, speaker: str | None = None, since: str | None = None,
+               until: str | None = None) -> SearchResult:
+        """Answer a question with up to top_k verbatim, attributed answers.
+
+        Raises:
+            BadQuery: empty or over-long question, top_k out of range.
+        """
+        if not 1 <= top_k <= 50:
+            raise BadQuery("top_k must be between 1 and 50")
+        timings = {}
+        t0 = time.perf_counter()
+        q = parse_query(question, self.known_speakers(), speaker, since, until)
+        qvec = self.embedder.embed_query(q.text)
+        t1 = time.perf_counter()
+        dense = self.dense(qvec, q, CANDIDATES)
+        t2 = time.perf_counter()
+        lexical = self.lexical(q, CANDIDATES)
+        t3 = time.perf_counter()
+        fused = rrf([dense, lexical])
+        rows = self.reader.passages(list(fused))
+        if q.phrases:  # quoted phrases must appear in the answer or the question it answers
+            fused = {i: s for i, s in fused.items() if i in rows and _has_phrases(rows[i], q.phrases)}
+        for pid, row in rows.items():
+            if pid in fused:
+                fused[pid] = fused[pid] * _length_prior(row["text"]) + _steer(row, q)
+        ranked = sorted(fused, key=fused.get, reverse=True)
+        t4 = time.perf_counter()
+        answers = self._present(ranked, rows, q, qvec, top_k)
+        t5 = time.perf_counter()
+        timings.update(embed=(t1 - t0) * 1e3, dense=(t2 - t1) * 1e3, lexical=(t3 - t2) * 1e3,
+                       fusion=(t4 - t3) * 1e3, present=(t5 - t4) * 1e3)
+        no_answer = not answers or all(a.weak for a in answers)
+        return SearchResult(question=q.text, answers=tuple(answers), no_answer=no_answer, timings_ms=timings)
+
+    def _present(self, ranked: list[int], rows: dict, q: Query, qvec: np.ndarray, top_k: int) -> list[Answer]:
+        chosen, seen_turns = [], set()
+        for pid in ranked:
+            row = rows[pid]
+            turn = (row["transcript_id"], row["turn_index"])
+            if turn in seen_turns:
+                continue  # one answer appears once: its best passage stands for it
+            seen_turns.add(turn)
+            chosen.append(row)
+            if len(chosen) == top_k:
+                break
+        vectors = self.reader.vectors_of([r["id"] for r in chosen])
+        answers = []
+        for row in chosen:
+            score = float(np.dot(vectors[row["id"]], qvec))
+            start, end, text = self._answer_span(row, set(ranked[: CANDIDATES]))
+            best = (row["start"] - start, row["end"] - start)
+            marks = [(a + best[0], b + best[0]) for a, b in highlights(row["text"], q.terms, q.phrases)]
+            answers.append(
+                Answer(
+                    text=text,
+                    speaker=row["speaker"],
+                    score=round(score, 4),
+                    span=(start, end),
+                    transcript=TranscriptInfo(
+                        id=row["transcript_id"], title=row["title"], date=row["date"],
+                        source_url=row["source_url"], file=row["file"], organisation=row["organisation"],
+                    ),
+                    asked=row["asked"],
+                    asked_by=row["asked_by"],
+                    highlights=tuple(marks or [best]),
+                    topic=row["topic"],
+                    weak=score < self.weak_score,
+                    role=row["role"],
+                )
+            )
+        return answers
+
+
+    def _answer_span(self, row, candidates: set[int]) -> tuple[int, int, str]:
+        """The verbatim span to show for a passage: its whole turn when short, else the passage
+        grown by neighbouring passages of the turn that also matched, up to ANSWER_WORDS."""
+        parts = self.reader.db.execute(
+            "SELECT id, start, end, text FROM passages WHERE transcript_id=? AND turn_index=? ORDER BY start",
+            (row["transcript_id"], row["turn_index"]),
+        ).fetchall()
+        words = [len(p["text"].split()) for p in parts]
+        i = next(n for n, p in enumerate(parts) if p["id"] == row["id"])
+        lo = hi = i
+        if sum(words) <= ANSWER_WORDS:
+            lo, hi = 0, len(parts) - 1
+        else:
+            total = words[i]
+            while True:
+                grown = False
+                for j in (lo - 1, hi + 1):
+                    if 0 <= j < len(parts) and parts[j]["id"] in candidates and total + words[j] <= ANSWER_WORDS:
+                        total += words[j]
+                        lo, hi, grown = min(lo, j), max(hi, j), True
+                if not grown:
+                    break
+        start, end = parts[lo]["start"], parts[hi]["end"]
+        if lo == hi:
+            return start, end, parts[lo]["text"]
+        text = self.reader.db.execute(
+            "SELECT substr(text, ?, ?) FROM transcripts WHERE id=?", (start + 1, end - start, row["transcript_id"])
+        ).fetchone()[0]
+        return start, end, text
+
+
+def _length_prior(text: str) -> float:
+    n = len(text.split())
+    return 1.0 if n >= SHORT_ANSWER_WORDS else 0.5 + 0.5 * n / SHORT_ANSWER_WORDS
+
+
+def _has_phrases(row, phrases: tuple[str, ...]) -> bool:
+    hay = " ".join(f"{row['text']} {row['asked'] or ''}".split()).lower()
+    return all(p.lower() in hay for p in phrases)
+
+
+def _steer(row, q: Query) -> float:
+    """Extra fusion weight for a passage by whom or from where/when the question names."""
+    vote = 1.0 / (RRF_K + 1)
+    bonus = 0.0
+    if q.named_speakers and row["speaker"] in q.named_speakers:
+        bonus += vote
+    if q.president and row["label"].replace(".", "").strip() == "THE PRESIDENT":
+        bonus += vote
+    if q.organisation and row["organisation"] == q.organisation:
+        bonus += vote * 0.5
+    if q.years and row["date"] and row["date"][:4] in q.years:
+        bonus += vote * 0.5
+    return bonus

@@ -1,0 +1,122 @@
+"""The one object the edges (CLI, HTTP API, UI) share: settings + embedder + index + searcher."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from .config import Settings
+from .embedding import Embedder, SentenceTransformerEmbedder
+from .errors import IndexNotFound
+from .ingest import IngestReport, ingest_bytes, ingest_files, remove_transcripts
+from .models import Answer, SearchResult
+from .search import Searcher
+from .store import IndexReader, check_model, read_manifest
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    return SentenceTransformerEmbedder(settings.model, threads=settings.threads)
+
+
+class Onrecord:
+    """Reads and writes one index directory. Thread-safe for many readers and one writer."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings)
+        self._reader: IndexReader | None = None
+        self._searcher: Searcher | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def index_dir(self) -> Path:
+        return Path(self.settings.index)
+
+    def reader(self) -> IndexReader:
+        """The current index generation (switches when another process publishes a new one)."""
+        with self._lock:
+            if self._reader is None:
+                manifest = read_manifest(self.index_dir)
+                if manifest is None:
+                    raise IndexNotFound(
+                        f"no index at {self.index_dir}: build one with 'onrecord ingest PATH --index {self.index_dir}'"
+                    )
+                check_model(manifest, self.embedder.name, self.index_dir)
+                self._reader = IndexReader(self.index_dir)
+                self._searcher = Searcher(self._reader, self.embedder, self.settings.weak_score)
+            else:
+                self._reader.refresh()
+            return self._reader
+
+    def searcher(self) -> Searcher:
+        self.reader()
+        return self._searcher
+
+    def ask(self, question: str, top_k: int = 5, speaker: str | None = None, since: str | None = None,
+            until: str | None = None) -> SearchResult:
+        return self.searcher().search(question, top_k=top_k, speaker=speaker, since=since, until=until)
+
+    def ingest_paths(self, paths: list[str], meta: dict | None = None, progress: bool = False) -> IngestReport:
+        report = ingest_files(paths, self.index_dir, self.embedder, meta=meta, progress=progress)
+        self._refresh()
+        return report
+
+    def ingest_uploads(self, items: list[tuple[str, bytes]], meta: dict | None = None) -> IngestReport:
+        report = ingest_bytes(items, self.index_dir, self.embedder, meta=meta)
+        self._refresh()
+        return report
+
+    def remove(self, ids: list[str]) -> None:
+        manifest = read_manifest(self.index_dir)
+        if manifest is None:
+            raise IndexNotFound(f"no index at {self.index_dir}")
+        remove_transcripts(ids, self.index_dir, manifest["model"], manifest["dim"])
+        self._refresh()
+
+    def ensure_index(self, progress: bool = True) -> IngestReport | None:
+        """Build the index from the sample transcripts when there is none yet."""
+        if read_manifest(self.index_dir) is not None:
+            return None
+        samples = self.settings.samples or SAMPLES
+        return self.ingest_paths([str(samples)], progress=progress)
+
+    def _refresh(self) -> None:
+        with self._lock:
+            if self._reader is not None:
+                self._reader.refresh()
+
+
+def answer_to_json(a: Answer) -> dict:
+    """An answer in the public JSON shape of POST /api/ask."""
+    return {
+        "text": a.text,
+        "asked": a.asked,
+        "asked_by": a.asked_by,
+        "speaker": a.speaker,
+        "score": a.score,
+        "highlights": [list(h) for h in a.highlights],
+        "span": list(a.span),
+        "transcript": {
+            "id": a.transcript.id, "title": a.transcript.title, "date": a.transcript.date,
+            "source_url": a.transcript.source_url, "file": a.transcript.file,
+            "organisation": a.transcript.organisation,
+        },
+        "topic": a.topic,
+        "weak": a.weak,
+    }
+
+
+def result_to_json(r: SearchResult) -> dict:
+    return {"question": r.question, "answers": [answer_to_json(a) for a in r.answers], "no_answer": r.no_answer}
+
+
+def report_to_json(report: IngestReport) -> dict:
+    return {
+        "added": [{"id": t.id, "file": t.file, "title": t.title, "date": t.date} for t in report.added],
+        "duplicates": report.duplicates,
+        "failed": [{"file": f, "reason": r} for f, r in report.failed],
+        "passages": report.passages,
+    }
+

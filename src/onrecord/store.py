@@ -1,0 +1,373 @@
+"""The index directory: SQLite (transcripts, passages, FTS5) + FAISS vectors + a manifest.
+
+    INDEX/manifest.json            format, model, dimension, counts, generation, data folder
+    INDEX/gen-000007/onrecord.sqlite
+    INDEX/gen-000007/vectors.faiss   (FAISS ids = passage row ids)
+    INDEX/.lock                    held by the one writer
+
+A writer copies the current generation into a new temporary folder, changes it there, and
+publishes it by renaming the folder and then replacing manifest.json (an atomic rename). A
+reader follows manifest.json, so it sees either the old generation or the new one, never a
+half-written index; a crashed writer leaves only a temporary folder, removed by the next one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from .errors import IndexError_, IndexLocked, IndexNotFound, ModelMismatch, NotFound
+from .models import Exchange, Passage, Transcript, TranscriptInfo, Turn
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+DB = "onrecord.sqlite"
+VECTORS = "vectors.faiss"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS transcripts (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, source_url TEXT, file TEXT NOT NULL,
+    organisation TEXT, speakers TEXT NOT NULL, text TEXT NOT NULL, turns TEXT NOT NULL,
+    exchanges TEXT NOT NULL, added TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, transcript_id TEXT NOT NULL REFERENCES transcripts(id),
+    turn_index INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+    speaker TEXT NOT NULL, role TEXT NOT NULL, label TEXT NOT NULL, asked TEXT, asked_by TEXT, topic TEXT,
+    text TEXT NOT NULL, vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_transcript ON passages(transcript_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
+    text, asked, speaker, topic, content='passages', content_rowid='id', tokenize='porter unicode61'
+);
+"""
+
+
+def _faiss():
+    import faiss
+
+    return faiss
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    """The manifest of an index directory, or None when there is no index there."""
+    path = Path(index_dir) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IndexError_(f"{path} is unreadable ({exc}); rebuild the index with 'onrecord ingest'") from None
+    if manifest.get("format") != FORMAT:
+        raise IndexError_(f"{path} has format {manifest.get('format')}, this onrecord reads {FORMAT}: rebuild the index")
+    return manifest
+
+
+def check_model(manifest: dict, model: str, index_dir: Path) -> None:
+    if manifest.get("model") != model:
+        raise ModelMismatch(
+            f"the index at {index_dir} was built with embedding model '{manifest.get('model')}' "
+            f"(dimension {manifest.get('dim')}), but the configured model is '{model}': set "
+            f"ONRECORD_MODEL={manifest.get('model')} or rebuild the index into a new directory"
+        )
+
+
+def _row_to_info(row) -> TranscriptInfo:
+    return TranscriptInfo(
+        id=row["id"], title=row["title"], date=row["date"], source_url=row["source_url"],
+        file=row["file"], organisation=row["organisation"],
+    )
+
+
+class IndexReader:
+    """Read access to the current generation of an index directory."""
+
+    def __init__(self, index_dir: str | Path):
+        self.dir = Path(index_dir)
+        self.manifest: dict = {}
+        self.db: sqlite3.Connection | None = None
+        self.vectors = None
+        self._load()
+
+    def _load(self) -> None:
+        manifest = read_manifest(self.dir)
+        if manifest is None:
+            raise IndexNotFound(f"no index at {self.dir}: build one with 'onrecord ingest PATH --index {self.dir}'")
+        data = self.dir / manifest["data"]
+        db_path, vec_path = data / DB, data / VECTORS
+        for path in (db_path, vec_path):
+            if not path.is_file():
+                raise IndexError_(f"index file {path} is missing: rebuild the index with 'onrecord ingest'")
+        try:
+            db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, check_same_thread=False)
+            db.row_factory = sqlite3.Row
+            n_passages = db.execute("SELECT count(*) FROM passages").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise IndexError_(f"index file {db_path} is corrupt ({exc}): rebuild the index with 'onrecord ingest'") from None
+        try:
+            vectors = _faiss().read_index(str(vec_path))
+        except Exception as exc:
+            raise IndexError_(f"index file {vec_path} is corrupt ({exc}): rebuild the index with 'onrecord ingest'") from None
+        if vectors.ntotal != n_passages or vectors.d != manifest["dim"]:
+            raise IndexError_(
+                f"index file {vec_path} holds {vectors.ntotal} vectors of dimension {vectors.d}, the database "
+                f"{n_passages} passages of dimension {manifest['dim']}: rebuild the index with 'onrecord ingest'"
+            )
+        old = self.db
+        self.manifest, self.db, self.vectors = manifest, db, vectors
+        if old is not None:
+            old.close()
+
+    def refresh(self) -> bool:
+        """Switch to a newer generation if a writer published one. Returns True if it did."""
+        manifest = read_manifest(self.dir)
+        if manifest and manifest.get("generation") != self.manifest.get("generation"):
+            self._load()
+            return True
+        return False
+
+    @property
+    def model(self) -> str:
+        return self.manifest["model"]
+
+    def counts(self) -> tuple[int, int]:
+        return self.manifest.get("transcripts", 0), self.manifest.get("passages", 0)
+
+    def transcripts(self) -> list[TranscriptInfo]:
+        rows = self.db.execute("SELECT id, title, date, source_url, file, organisation FROM transcripts ORDER BY date, file")
+        return [_row_to_info(r) for r in rows]
+
+    def transcript_info(self, tid: str) -> TranscriptInfo:
+        row = self.db.execute("SELECT id, title, date, source_url, file, organisation FROM transcripts WHERE id=?", (tid,)).fetchone()
+        if row is None:
+            raise NotFound(f"no transcript with id '{tid}'")
+        return _row_to_info(row)
+
+    def transcript(self, tid: str) -> Transcript:
+        row = self.db.execute("SELECT * FROM transcripts WHERE id=?", (tid,)).fetchone()
+        if row is None:
+            raise NotFound(f"no transcript with id '{tid}'")
+        return transcript_from_row(row)
+
+    def speakers(self) -> list[tuple[str, int]]:
+        """Spokespeople in the index with their number of passages, most first."""
+        rows = self.db.execute(
+            "SELECT speaker, count(*) FROM passages WHERE role='spokesperson' GROUP BY speaker ORDER BY 2 DESC"
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def passages(self, ids: list[int]) -> dict[int, sqlite3.Row]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f"SELECT p.id, p.transcript_id, p.turn_index, p.start, p.end, p.speaker, p.role, p.label, p.asked, "
+            f"p.asked_by, p.topic, p.text, t.title, t.date, t.source_url, t.file, t.organisation "
+            f"FROM passages p JOIN transcripts t ON t.id = p.transcript_id WHERE p.id IN ({marks})",
+            ids,
+        )
+        return {r["id"]: r for r in rows}
+
+    def vectors_of(self, ids: list[int]) -> dict[int, np.ndarray]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(f"SELECT id, vector FROM passages WHERE id IN ({marks})", ids)
+        return {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows}
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+
+def transcript_to_row(t: Transcript) -> tuple:
+    return (
+        t.id, t.title, t.date, t.source_url, t.file, t.organisation, json.dumps(list(t.speakers)), t.text,
+        json.dumps([asdict(x) for x in t.turns]), json.dumps([asdict(x) for x in t.exchanges]),
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )
+
+
+def transcript_from_row(row) -> Transcript:
+    turns = tuple(Turn(**{**d, "span": tuple(d["span"])}) for d in json.loads(row["turns"]))
+    exchanges = tuple(
+        Exchange(question=tuple(d["question"]), answer=tuple(d["answer"]), topic=d["topic"])
+        for d in json.loads(row["exchanges"])
+    )
+    return Transcript(
+        id=row["id"], title=row["title"], date=row["date"], source_url=row["source_url"], file=row["file"],
+        organisation=row["organisation"], text=row["text"], turns=turns, exchanges=exchanges,
+        speakers=tuple(json.loads(row["speakers"])),
+    )
+
+
+class IndexWriter:
+    """The one writer of an index directory. Use as a context manager; `commit()` publishes.
+
+    Raises:
+        IndexLocked: another process holds the lock.
+        ModelMismatch: the index was built with another model.
+    """
+
+    def __init__(self, index_dir: str | Path, model: str, dim: int):
+        self.dir = Path(index_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.model, self.dim = model, dim
+        self._lock = open(self.dir / ".lock", "a+")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.seek(0)
+            holder = self._lock.read().strip() or "another process"
+            self._lock.close()
+            raise IndexLocked(f"the index at {self.dir} is being written by {holder}; try again when it finishes") from None
+        self._lock.seek(0)
+        self._lock.truncate()
+        self._lock.write(f"pid {os.getpid()}")
+        self._lock.flush()
+        self.committed = False
+        try:
+            self._open()
+        except BaseException:
+            self._release()
+            raise
+
+    def _open(self) -> None:
+        for stale in self.dir.glob("gen-*.tmp"):
+            shutil.rmtree(stale, ignore_errors=True)
+        self.manifest = read_manifest(self.dir)
+        if self.manifest:
+            check_model(self.manifest, self.model, self.dir)
+            self.generation = self.manifest["generation"] + 1
+        else:
+            self.generation = 1
+        self.tmp = self.dir / f"gen-{self.generation:06d}.tmp"
+        self.tmp.mkdir()
+        self.db = sqlite3.connect(self.tmp / DB)
+        self.db.row_factory = sqlite3.Row
+        faiss = _faiss()
+        if self.manifest:
+            old = self.dir / self.manifest["data"]
+            src = sqlite3.connect(f"file:{old / DB}?mode=ro", uri=True)
+            src.backup(self.db)
+            src.close()
+            self.vectors = faiss.read_index(str(old / VECTORS))
+        else:
+            self.db.executescript(SCHEMA)
+            self.vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("PRAGMA synchronous=OFF")  # the folder is published only after a full write
+
+    def has(self, tid: str) -> bool:
+        return self.db.execute("SELECT 1 FROM transcripts WHERE id=?", (tid,)).fetchone() is not None
+
+    def add(self, transcript: Transcript, passages: list[Passage], vectors: np.ndarray) -> None:
+        """Add a transcript and its passages with their vectors (rows parallel to passages)."""
+        if len(passages) != len(vectors):
+            raise ValueError("one vector per passage")
+        self.db.execute("INSERT INTO transcripts VALUES (?,?,?,?,?,?,?,?,?,?,?)", transcript_to_row(transcript))
+        ids = []
+        for p, v in zip(passages, vectors):
+            cur = self.db.execute(
+                "INSERT INTO passages (transcript_id, turn_index, start, end, speaker, role, label, asked, asked_by, topic, "
+                "text, vector) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (p.transcript_id, p.turn_index, p.span[0], p.span[1], p.speaker, p.role, p.label, p.asked, p.asked_by,
+                 p.topic, p.text, np.asarray(v, dtype=np.float32).tobytes()),
+            )
+            ids.append(cur.lastrowid)
+            self.db.execute(
+                "INSERT INTO passages_fts(rowid, text, asked, speaker, topic) VALUES (?,?,?,?,?)",
+                (cur.lastrowid, p.text, p.asked or "", p.speaker, p.topic or ""),
+            )
+        if ids:
+            self.vectors.add_with_ids(np.asarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64))
+
+    def remove(self, tid: str) -> None:
+        """Delete a transcript and its passages everywhere (SQLite, FTS5, FAISS)."""
+        if not self.has(tid):
+            raise NotFound(f"no transcript with id '{tid}'")
+        rows = self.db.execute(
+            "SELECT id, text, asked, speaker, topic FROM passages WHERE transcript_id=?", (tid,)
+        ).fetchall()
+        for r in rows:
+            self.db.execute(
+                "INSERT INTO passages_fts(passages_fts, rowid, text, asked, speaker, topic) VALUES ('delete',?,?,?,?,?)",
+                (r["id"], r["text"], r["asked"] or "", r["speaker"], r["topic"] or ""),
+            )
+        self.db.execute("DELETE FROM passages WHERE transcript_id=?", (tid,))
+        self.db.execute("DELETE FROM transcripts WHERE id=?", (tid,))
+        if rows:
+            self.vectors.remove_ids(np.asarray([r["id"] for r in rows], dtype=np.int64))
+
+    def commit(self) -> dict:
+        """Publish the new generation atomically and return its manifest."""
+        self.db.commit()
+        n_t = self.db.execute("SELECT count(*) FROM transcripts").fetchone()[0]
+        n_p = self.db.execute("SELECT count(*) FROM passages").fetchone()[0]
+        self.db.close()
+        _faiss().write_index(self.vectors, str(self.tmp / VECTORS))
+        for name in (DB, VECTORS):
+            _fsync(self.tmp / name)
+        final = self.dir / f"gen-{self.generation:06d}"
+        if final.exists():
+            shutil.rmtree(final)
+        os.rename(self.tmp, final)
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        manifest = {
+            "format": FORMAT, "model": self.model, "dim": self.dim, "generation": self.generation,
+            "data": final.name, "transcripts": n_t, "passages": n_p,
+            "created": (self.manifest or {}).get("created", now), "updated": now,
+        }
+        tmp_manifest = self.dir / (MANIFEST + ".tmp")
+        tmp_manifest.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        _fsync(tmp_manifest)
+        os.replace(tmp_manifest, self.dir / MANIFEST)
+        _fsync(self.dir)
+        old = (self.manifest or {}).get("data")
+        if old and old != final.name:
+            shutil.rmtree(self.dir / old, ignore_errors=True)  # open readers keep their file handles
+        self.committed = True
+        self.manifest = manifest
+        return manifest
+
+    def abort(self) -> None:
+        try:
+            self.db.close()
+        except Exception:
+            pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _release(self) -> None:
+        try:
+            self._lock.seek(0)
+            self._lock.truncate()
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+        finally:
+            self._lock.close()
+
+    def __enter__(self) -> "IndexWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if not self.committed:
+                self.abort()
+        finally:
+            self._release()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,713 @@
+"""Parse transcript files into Transcript / Turn / Exchange (pure functions, no I/O but reading).
+
+The parser first turns a file into *canonical text*: the file's words with markup removed
+(front matter, markdown escapes, HTML tags) and whitespace normalised, paragraphs joined by a
+blank line. Every Turn's span points into that text, so an answer is always a verbatim run of it.
+Then each paragraph is classified (speaker label, heading, marker, continuation) and turns and
+question/answer exchanges are built from the sequence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlparse
+
+import yaml
+
+from .errors import TranscriptError
+from .models import MODERATOR, QUESTIONER, SPOKESPERSON, UNKNOWN, Exchange, Transcript, Turn
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+JSON_SUFFIXES = {".json", ".jsonl"}
+SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES
+
+MONTHS = (
+    "January February March April May June July August September October November December".split()
+)
+
+# --- canonical text -------------------------------------------------------------------------
+
+_ESCAPE_RE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~\"'$&])")
+_TAG_RE = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
+_AUTOLINK_RE = re.compile(r"<((?:https?|mailto):[^<>\s]+)>")
+_EMPHASIS_RE = re.compile(r"(?<![\w*])(\*{1,2})(?=\S)([^*\n]+?)(?<=\S)\1(?![\w*])")
+_WS_RE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000\u2060\ufeff]+")
+
+
+def clean_paragraph(raw: str) -> str:
+    """One paragraph of source text -> its canonical form (markup removed, whitespace folded)."""
+    text = _AUTOLINK_RE.sub(r"\1", raw)
+    text = _TAG_RE.sub("", text)
+    text = _ESCAPE_RE.sub(r"\1", text)
+    text = _EMPHASIS_RE.sub(r"\2", text)
+    text = html.unescape(text) if "&" in text else text
+    return " ".join(_WS_RE.sub(" ", text).split())
+
+
+def split_paragraphs(body: str) -> list[str]:
+    """Blank-line separated blocks of the body, each cleaned; empty blocks dropped."""
+    blocks, current = [], []
+    for line in body.splitlines():
+        if _WS_RE.sub("", line).strip():
+            current.append(line)
+        elif current:
+            blocks.append(" ".join(current))
+            current = []
+    if current:
+        blocks.append(" ".join(current))
+    return [p for p in (clean_paragraph(b) for b in blocks) if p]
+
+
+# --- front matter and metadata ----------------------------------------------------------------
+
+
+def split_front_matter(text: str) -> tuple[dict, str]:
+    """YAML front matter (between two '---' lines at the top) and the rest of the text."""
+    if not text.startswith("---"):
+        return {}, text
+    match = re.match(r"---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", text, re.S)
+    if not match:
+        raise TranscriptError("front matter starts with '---' but has no closing '---' line")
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
+        raise TranscriptError(f"malformed YAML front matter: {first}") from None
+    if not isinstance(meta, dict):
+        raise TranscriptError("front matter is not a mapping of keys to values")
+    return meta, text[match.end() :]
+
+
+def _clean_meta(value) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(_WS_RE.sub(" ", str(value)).split())
+    return text or None
+
+
+def normalise_date(value) -> str | None:
+    """A date from front matter or text -> 'YYYY-MM-DD', or None when it is not a real date."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    match = re.match(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+    if match:
+        try:
+            return dt.date(*map(int, match.groups())).isoformat()
+        except ValueError:
+            return None
+    return find_date(text)
+
+
+_DATE_DMY = re.compile(r"\b(\d{1,2})\s+(" + "|".join(MONTHS) + r")\s+(\d{4})\b")
+_DATE_MDY = re.compile(r"\b(" + "|".join(MONTHS) + r")\s+(\d{1,2}),?\s+(\d{4})\b")
+
+
+def find_date(text: str) -> str | None:
+    """The first real calendar date written out in `text` ('6 January 2020', 'March 10, 2021')."""
+    found = []
+    for m in _DATE_DMY.finditer(text):
+        found.append((m.start(), int(m.group(3)), MONTHS.index(m.group(2)) + 1, int(m.group(1))))
+    for m in _DATE_MDY.finditer(text):
+        found.append((m.start(), int(m.group(3)), MONTHS.index(m.group(1)) + 1, int(m.group(2))))
+    for _, year, month, day in sorted(found):
+        try:
+            return dt.date(year, month, day).isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+_ORG_BY_HOST = {
+    "nato.int": "NATO",
+    "whitehouse.gov": "The White House",
+    "bidenwhitehouse.archives.gov": "The White House",
+    "trumpwhitehouse.archives.gov": "The White House",
+    "obamawhitehouse.archives.gov": "The White House",
+    "presidency.ucsb.edu": "The White House",
+}
+
+
+def guess_organisation(meta: dict, title: str, source_url: str | None) -> str | None:
+    """The organisation a transcript speaks for: front matter, the source's site, or the title."""
+    for key in ("organisation", "organization", "org"):
+        if meta.get(key):
+            return _clean_meta(meta[key])
+    if source_url:
+        host = (urlparse(source_url).hostname or "").lower()
+        for suffix, org in _ORG_BY_HOST.items():
+            if host == suffix or host.endswith("." + suffix):
+                return org
+    if re.search(r"\bNATO\b", title):
+        return "NATO"
+    if re.search(r"\bWhite\s+House\b|President's News Conference", title, re.I):
+        return "The White House"
+    if "American Presidency Project" in str(meta.get("source", "")):
+        return "The White House"
+    return None
+
+
+# --- paragraph classification -----------------------------------------------------------------
+
+_NUMBERING = r"(?:\[[0-9IlL]{1,3}\.?\]\.?\s*)?"
+_Q_RE = re.compile(_NUMBERING + r"(?P<label>Q\.?|QUESTION:|Question:)(?=\s|$)\s*")
+# "MS. JEAN-PIERRE:", "SENIOR ADMINISTRATION OFFICIAL:", "THE PRESIDENT:"
+_CAPS_COLON_RE = re.compile(r"(?P<label>[A-Z][A-Z.'’\- ]{0,60}[A-Z.]):\s+")
+# "THE PRESIDENT.", "MR. CORMIER.", "FRANCES L. LEWINE (Associated Press).", "REPORTER."
+_CAPS_PERIOD_RE = re.compile(
+    _NUMBERING
+    + r"(?P<label>(?:THE\.? )?(?:(?:MR|MRS|MS|MISS|DR)\. )?[A-Z][A-Z'’\-]*(?: [A-Z]\.)?"
+    r"(?: [A-Z][A-Z'’\-]+){0,3})(?: \((?P<outlet>[^()]{1,60})\))?\.(?:\s+|$)"
+)
+# "Jens Stoltenberg:", "Question [TV 2]:", "Merriman Smith (United Press International):"
+_NAME_COLON_RE = re.compile(
+    r"(?P<label>[A-Z][\w.'’\-]*(?: (?:[A-Z][\w.'’\-]*|de|van|von|der)){0,3})"
+    r"(?: [\[(](?P<outlet>[^\]()]{1,60})[\])])?:\s+"
+)
+# Unlabelled question: "Philip Lote [NRK], NRK, Norwegian Broadcasting. Was the criticism ..."
+_NAMED_QUESTION_RE = re.compile(
+    r"(?P<label>[A-Z][\w'’\-]*(?: [A-Z][\w'’\-]*){0,3}) \[(?P<outlet>[^\]]{1,40})\],[^.?!]{0,80}\.\s+"
+)
+_TIME_RE = re.compile(r"(?:END\s*)?\(?\d{1,2}:\d{2}\s*[AP]\.\s*M\.(?:\s*[A-Z]{2,4})?\)?$")
+_TRAILING_TIME_RE = re.compile(r"\s+(?:END\s+)?\d{1,2}:\d{2}\s*[AP]\.\s*M\.(?:\s*[A-Z]{2,4})?$")
+_SEPARATOR_RE = re.compile(r"(?:\*\s*){3,}|-{3,}|_{3,}|#+|•")
+_SPEECH_MARKER_RE = re.compile(
+    r"(?P<name>[A-Z][\w.'’\-]*(?: [A-Z][\w.'’\-]*){0,3})['’]s? "
+    r"(?:speech|statement|opening statement|opening remarks|remarks|introductory remarks)$",
+    re.I,
+)
+_FOOTNOTE_RE = re.compile(r"\d{1,2}[A-Z][a-z]")
+_QUESTIONER_LABELS = {"Q", "Q.", "QUESTION:", "Question:", "QUESTION", "Question", "REPORTER"}
+_HONORIFICS = {"MR", "MRS", "MS", "MISS", "DR", "MR.", "MRS.", "MS.", "MISS.", "DR."}
+_TITLE_WORDS = {
+    "acting", "administrator", "admiral", "ambassador", "attorney", "chair", "chairman",
+    "chairwoman", "chief", "commissioner", "deputy", "director", "general", "governor",
+    "secretary", "senator", "surgeon", "representative", "mayor", "minister", "prime",
+    "president", "vice", "lieutenant", "colonel", "captain", "commander", "judge", "justice",
+    "sheriff", "special", "envoy", "coordinator", "adviser", "advisor", "press", "principal",
+    "national", "security", "senior", "spokesperson", "spokesman", "spokeswoman", "leader",
+    "sec", "gen", "mr", "ms", "mrs", "dr", "miss", "the", "and",
+}  # fmt: skip
+
+
+@dataclass
+class _Para:
+    start: int  # offset of the paragraph in the canonical text
+    text: str
+    kind: str = "text"  # text | label | heading | end | separator | stop | note
+    label: str = ""
+    outlet: str | None = None
+    body_offset: int = 0  # where the speech starts within the paragraph (after the label)
+    role_hint: str | None = None
+    end_trim: int = 0  # characters cut from the end (a closing time stamp glued to speech)
+
+
+def _is_heading(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 3 or any(c.islower() for c in letters):
+        return False
+    return len(text.split()) <= 16 and not text.endswith(":")
+
+
+def _choose_style(paras: list[str]) -> str:
+    """Which label convention the file uses: 'caps-colon', 'caps-period' or 'name-colon'."""
+    counts = {"caps-colon": 0, "caps-period": 0, "name-colon": 0}
+    for p in paras:
+        if _CAPS_COLON_RE.match(p):
+            counts["caps-colon"] += 1
+        elif _CAPS_PERIOD_RE.match(p) and not _is_heading(p):
+            counts["caps-period"] += 1
+        elif _NAME_COLON_RE.match(p) or _NAMED_QUESTION_RE.match(p):
+            counts["name-colon"] += 1
+    best = max(counts, key=counts.get)
+    return best if counts[best] else "none"
+
+
+def _classify(para: _Para, style: str) -> None:
+    text = para.text
+    if _TIME_RE.fullmatch(text) or text.upper() == "END" or text.startswith("END "):
+        para.kind = "end"
+        return
+    if text in ("[...]", "[…]", "…", "..."):
+        para.kind = "stop"
+        return
+    if _SEPARATOR_RE.fullmatch(text):
+        para.kind = "separator"
+        return
+    if text.startswith("[") and text.endswith("]") and "]" not in text[:-1]:
+        para.kind = "separator"  # an editorial note such as "[Laughter]"
+        return
+    trailing = _TRAILING_TIME_RE.search(text)
+    if trailing:
+        para.end_trim = len(text) - trailing.start()
+    m = _Q_RE.match(text)
+    if m:
+        para.kind, para.label, para.body_offset = "label", "Q", m.end()
+        para.role_hint = QUESTIONER
+        return
+    m = None
+    if style == "caps-colon":
+        m = _CAPS_COLON_RE.match(text)
+    elif style == "caps-period":
+        m = _CAPS_PERIOD_RE.match(text)
+        if m and _is_heading(text) and m.end() < len(text):
+            m = None  # an ALL-CAPS heading that happens to contain "MR." or "U.S."
+    elif style == "name-colon":
+        m = _NAMED_QUESTION_RE.match(text)
+        if m:
+            para.role_hint = QUESTIONER
+        else:
+            m = _NAME_COLON_RE.match(text)
+    if m:
+        para.kind, para.body_offset = "label", m.end()
+        para.label = m.group("label").strip()
+        para.outlet = (m.groupdict().get("outlet") or None) and m.group("outlet").strip()
+        return
+    if _is_heading(text):
+        para.kind = "heading"
+        return
+    if style == "caps-period" and _FOOTNOTE_RE.match(text):
+        para.kind = "note"
+        return
+    para.kind = "text"
+
+
+# --- speaker names ----------------------------------------------------------------------------
+
+
+def _title_case(word: str) -> str:
+    return "-".join(part[:1].upper() + part[1:].lower() for part in word.split("-"))
+
+
+class _Names:
+    """Resolves speaker labels to display names using the title, front matter and the text."""
+
+    def __init__(self, title: str, meta_speakers: list[str], text: str):
+        self.title, self.meta_speakers, self.text = title, meta_speakers, text
+        self.cache: dict[str, str] = {}
+
+    def _full_name(self, surname: str) -> str | None:
+        found = self._find_full_name(surname)
+        if found:
+            return found
+        # a misspelt label ("SECRETARY MAYORAKAS"): the closest surname written in the title
+        close = difflib.get_close_matches(surname, re.findall(r"[A-Z][a-z][\w\-]+", self.title), n=1, cutoff=0.85)
+        return self._find_full_name(close[0]) if close else None
+
+    def _find_full_name(self, surname: str) -> str | None:
+        for name in self.meta_speakers:
+            if name.split()[-1].lower() == surname.lower():
+                return name
+        pattern = re.compile(
+            r"\b((?:[A-Z][a-z]+|[A-Z]\.)(?:\s(?:[A-Z][a-z]+|[A-Z]\.)){0,2})\s+((?i:" + re.escape(surname) + r"))\b"
+        )
+        for source in (self.title, self.text):
+            for m in pattern.finditer(source):
+                words = [w for w in m.group(1).split() if w.strip(".").lower() not in _TITLE_WORDS]
+                # keep the given names nearest the surname: "Secretary Jennifer Granholm" -> Jennifer
+                while words and words[0].endswith(".") and len(words[0]) > 2:
+                    words.pop(0)
+                if words:
+                    given = words[-2:] if len(words) > 1 and words[-1].endswith(".") else words[-1:]
+                    return " ".join(given) + " " + m.group(2)
+        return None
+
+    def resolve(self, label: str) -> str:
+        if label in self.cache:
+            return self.cache[label]
+        words = label.replace("’", "'").split()
+        upper = label.upper() == label
+        if not upper:  # "Jens Stoltenberg", "Philip Lote": already a name
+            name = label
+        elif label.rstrip(".") in ("THE PRESIDENT", "THE. PRESIDENT", "PRESIDENT"):
+            name = self._president()
+        elif words[0].rstrip(".") == "THE":
+            name = " ".join(_title_case(w) for w in words)
+        else:
+            core = [w for w in words if w.rstrip(".").lower() not in _TITLE_WORDS and w not in _HONORIFICS]
+            if len(core) == 1:
+                surname = _title_case(core[0].rstrip("."))
+                name = self._full_name(surname) or " ".join(_title_case(w) for w in words)
+            elif core and words[0] in _HONORIFICS:  # "FRANCES L. LEWINE"-like full names
+                name = " ".join(_title_case(w) for w in core)
+            else:
+                name = " ".join(_title_case(w) for w in words)
+        self.cache[label] = name
+        return name
+
+    def _president(self) -> str:
+        if self.meta_speakers:
+            return self.meta_speakers[0]
+        m = re.search(r"President ([A-Z][a-z]+)", self.title)
+        if m:
+            return self._full_name(m.group(1).split()[-1]) or f"President {m.group(1)}"
+        return "The President"
+
+
+def _role_for(label: str, para: _Para, style: str, meta_speakers: list[str], questioners: set[str]) -> str:
+    if para.role_hint:
+        return para.role_hint
+    bare = label.rstrip(".:").strip()
+    if bare in _QUESTIONER_LABELS or bare.upper() in ("QUESTION", "REPORTER", "AUDIENCE MEMBER"):
+        return QUESTIONER
+    if difflib.SequenceMatcher(None, bare.upper(), "MODERATOR").ratio() >= 0.8:
+        return MODERATOR
+    if bare in questioners:
+        return QUESTIONER
+    if style == "caps-period":
+        # Presidential conferences: the President and officials ("THE SOLICITOR GENERAL") answer;
+        # named labels ("MR. CORMIER", "FRANCES L. LEWINE (Associated Press)") are reporters.
+        if bare.startswith("THE") or any(bare.split()[-1].lower() == s.split()[-1].lower() for s in meta_speakers):
+            return SPOKESPERSON
+        return QUESTIONER
+    if style == "name-colon" and para.outlet and bare.lower() in ("question", "q"):
+        return QUESTIONER
+    return SPOKESPERSON
+
+
+# --- the parser -------------------------------------------------------------------------------
+
+
+@dataclass
+class Source:
+    """A transcript's text and the metadata that came with it (front matter, JSON fields, CLI)."""
+
+    text: str
+    file: str
+    meta: dict = field(default_factory=dict)
+
+
+def parse_source(source: Source) -> Transcript:
+    """Parse one transcript's text into a Transcript.
+
+    Raises:
+        TranscriptError: when the text holds nothing to index.
+    """
+    meta = {k.lower(): v for k, v in source.meta.items() if v not in (None, "")}
+    raw_paras = split_paragraphs(source.text)
+    if not raw_paras:
+        raise TranscriptError("no text to index (the file is empty or holds only markup)")
+
+    offsets, pos = [], 0
+    for p in raw_paras:
+        offsets.append(pos)
+        pos += len(p) + 2
+    canonical = "\n\n".join(raw_paras)
+    paras = [_Para(start=o, text=t) for o, t in zip(offsets, raw_paras)]
+
+    title = _clean_meta(meta.get("title")) or raw_paras[0][:200]
+    source_url = _clean_meta(meta.get("source_url") or meta.get("url"))
+    date = normalise_date(meta.get("date")) or find_date(canonical[:5000])
+    meta_speakers = [s for s in (_clean_meta(x) for x in _as_list(meta.get("speakers"))) if s]
+    organisation = guess_organisation(meta, title, source_url)
+
+    style = _choose_style(raw_paras)
+    for para in paras:
+        _classify(para, style)
+
+    names = _Names(title, meta_speakers, canonical)
+    questioners = {p.label for p in paras if p.kind == "label" and p.role_hint == QUESTIONER}
+
+    turns: list[Turn] = []
+    topics: list[str | None] = []
+    current: dict | None = None  # the open turn: speaker, role, affiliation, label, start, end
+    last_speaker: dict | None = None  # who continues after a separator
+    topic: str | None = None
+    any_label = any(p.kind == "label" for p in paras)
+    statement_by: str | None = None
+    breaks: set[int] = set()  # turn indices that follow an omission ("[...]"): a new exchange
+    outlets = {p.label: p.outlet for p in paras if p.kind == "label" and p.outlet}
+
+    def close():
+        nonlocal current
+        if current and current["end"] > current["start"]:
+            turns.append(
+                Turn(
+                    speaker=current["speaker"],
+                    role=current["role"],
+                    span=(current["start"], current["end"]),
+                    affiliation=current["affiliation"],
+                    label=current["label"],
+                )
+            )
+            topics.append(current["topic"])
+        current = None
+
+    for para in paras:
+        body_end = para.start + len(para.text) - para.end_trim
+        if para.kind == "label":
+            close()
+            label = para.label
+            role = _role_for(label, para, style, meta_speakers, questioners)
+            if role == QUESTIONER and label in ("Q", "Question", "QUESTION", "REPORTER"):
+                speaker = para.outlet or "Reporter"
+            elif role == MODERATOR:
+                speaker = "Moderator"
+            else:
+                speaker = names.resolve(label)
+            current = dict(
+                speaker=speaker, role=role, affiliation=para.outlet or outlets.get(label), label=label, topic=topic,
+                start=para.start + para.body_offset, end=body_end,
+            )
+            _skip_space(current, canonical)
+            last_speaker = current
+            if para.end_trim:
+                close()
+                last_speaker = None
+        elif para.kind == "heading":
+            close()
+            m = _SPEECH_MARKER_RE.match(para.text)
+            topic = para.text if style == "caps-period" and para.text not in ("QUESTIONS",) else topic
+        elif para.kind in ("end", "stop"):
+            close()
+            last_speaker = None
+            breaks.add(len(turns))
+        elif para.kind in ("separator", "note"):
+            close()
+        else:  # running text
+            m = _SPEECH_MARKER_RE.match(para.text)
+            if m and len(para.text.split()) <= 8:
+                close()
+                statement_by = m.group("name")
+                last_speaker = dict(
+                    speaker=names.resolve(statement_by), role=SPOKESPERSON, affiliation=None,
+                    label="", topic=topic, start=0, end=0,
+                )
+                continue
+            if current is not None:
+                if current["end"] <= current["start"]:  # a label alone on its line ("REPORTER.")
+                    current["start"] = para.start
+                current["end"] = body_end
+            elif last_speaker is not None:
+                current = dict(last_speaker, start=para.start, end=body_end, topic=topic)
+            elif not any_label:
+                speaker = meta_speakers[0] if meta_speakers else "Unknown speaker"
+                role = SPOKESPERSON if meta_speakers else UNKNOWN
+                current = dict(
+                    speaker=speaker, role=role, affiliation=None, label="", topic=topic,
+                    start=para.start, end=body_end,
+                )
+                last_speaker = current
+            # else: editorial text before the first speaker label (headline, summary): not a turn
+            if para.end_trim and current is not None:
+                close()
+                last_speaker = None
+    close()
+
+    if not turns:
+        raise TranscriptError("found no speech in the text (no speaker turns)")
+
+    exchanges = _pair(turns, topics, breaks)
+    speakers = tuple(dict.fromkeys(t.speaker for t in turns if t.role == SPOKESPERSON))
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return Transcript(
+        id=digest[:16],
+        title=title,
+        date=date,
+        source_url=source_url,
+        file=source.file,
+        organisation=organisation,
+        text=canonical,
+        turns=tuple(turns),
+        exchanges=tuple(exchanges),
+        speakers=speakers,
+    )
+
+
+def _skip_space(turn: dict, text: str) -> None:
+    while turn["start"] < turn["end"] and text[turn["start"]].isspace():
+        turn["start"] += 1
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _pair(turns: list[Turn], topics: list[str | None], breaks: set[int]) -> list[Exchange]:
+    """Group turns into exchanges: question turn(s), then the spokesperson turns answering them."""
+    exchanges: list[Exchange] = []
+    questions: list[int] = []
+    answers: list[int] = []
+    topic: str | None = None
+
+    def flush():
+        nonlocal questions, answers
+        if answers:
+            exchanges.append(Exchange(question=tuple(questions), answer=tuple(answers), topic=topic))
+            questions = []
+        answers = []
+
+    for i, turn in enumerate(turns):
+        if i in breaks:
+            flush()
+            questions = []
+        if turn.role == QUESTIONER:
+            if answers:
+                flush()
+                questions = []
+            questions.append(i)
+            topic = topics[i]
+        elif turn.role in (SPOKESPERSON, UNKNOWN):
+            if not answers and not questions:
+                topic = topics[i]
+            answers.append(i)
+        else:  # a moderator closes the exchange in progress
+            flush()
+            questions = []
+    flush()
+    return exchanges
+
+
+# --- formats ----------------------------------------------------------------------------------
+
+
+class _HTMLText(HTMLParser):
+    """Visible text of an HTML page with block elements as paragraph breaks."""
+
+    SKIP = {"script", "style", "nav", "header", "footer", "noscript", "svg", "form", "button", "aside", "template"}
+    BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "tr", "blockquote", "pre", "hr"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+        self.title = ""
+        self.in_title = False
+        self.meta: dict = {}
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skip += 1
+        elif tag == "title":
+            self.in_title = True
+        elif tag == "meta":
+            a = dict(attrs)
+            key = (a.get("property") or a.get("name") or "").lower()
+            if key in ("og:url",) and a.get("content"):
+                self.meta["source_url"] = a["content"]
+            elif key in ("article:published_time", "date", "dc.date") and a.get("content"):
+                self.meta["date"] = a["content"][:10]
+            elif key in ("og:title",) and a.get("content"):
+                self.meta["title"] = a["content"]
+        elif tag == "link" and dict(attrs).get("rel") == "canonical":
+            self.meta.setdefault("source_url", dict(attrs).get("href"))
+        if tag in self.BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self.skip:
+            self.skip -= 1
+        elif tag == "title":
+            self.in_title = False
+        if tag in self.BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data):
+        if self.in_title:
+            self.title += data
+        elif not self.skip:
+            # inline whitespace inside HTML is not a paragraph break
+            self.parts.append(re.sub(r"\s*\n\s*", " ", data))
+
+
+def html_to_source(markup: str, file: str) -> Source:
+    parser = _HTMLText()
+    parser.feed(markup)
+    parser.close()
+    meta = dict(parser.meta)
+    if parser.title.strip() and "title" not in meta:
+        meta["title"] = parser.title.strip()
+    text = "".join(parser.parts)
+    # HTML has no markdown: protect literal backslashes and asterisks from markdown decoding
+    return Source(text=text.replace("\\", "\\\\").replace("*", "\\*"), file=file, meta=meta)
+
+
+def json_to_sources(payload: str, file: str, lines: bool) -> list[Source]:
+    try:
+        records = [json.loads(line) for line in payload.splitlines() if line.strip()] if lines else json.loads(payload)
+    except json.JSONDecodeError as exc:
+        raise TranscriptError(f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    if isinstance(records, dict):
+        records = records.get("transcripts", [records]) if "text" not in records else [records]
+    if not isinstance(records, list) or not records:
+        raise TranscriptError("JSON holds no transcript records")
+    sources = []
+    for n, record in enumerate(records, 1):
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str) or not record["text"].strip():
+            raise TranscriptError(f"record {n} has no 'text' field with the transcript")
+        meta = {k: v for k, v in record.items() if k != "text"}
+        name = file if len(records) == 1 else f"{file}#{n}"
+        sources.append(Source(text=record["text"], file=name, meta=meta))
+    return sources
+
+
+def decode(data: bytes) -> str:
+    """Bytes of a transcript file -> text.
+
+    Raises:
+        TranscriptError: for empty, binary or undecodable files.
+    """
+    if not data.strip():
+        raise TranscriptError("the file is empty")
+    if b"\x00" in data[:8192]:
+        raise TranscriptError("the file is binary, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TranscriptError(f"the file is not UTF-8 text (undecodable byte at offset {exc.start})") from None
+
+
+def sources_from_bytes(data: bytes, file: str, meta: dict | None = None) -> list[Source]:
+    """Decode one file's bytes by its suffix into sources with their metadata."""
+    suffix = Path(file).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise TranscriptError(f"unsupported file type '{suffix or file}' (expected one of {', '.join(sorted(SUFFIXES))})")
+    text = decode(data).replace("\r\n", "\n").replace("\r", "\n")
+    if suffix in HTML_SUFFIXES:
+        sources = [html_to_source(text, file)]
+    elif suffix in JSON_SUFFIXES:
+        sources = json_to_sources(text, file, lines=suffix == ".jsonl")
+    else:
+        front, body = split_front_matter(text)
+        sources = [Source(text=body, file=file, meta=front)]
+    for s in sources:
+        s.meta.update({k: v for k, v in (meta or {}).items() if v})
+    return sources
+
+
+def parse_bytes(data: bytes, file: str, meta: dict | None = None) -> list[Transcript]:
+    """Parse one file's content into transcripts (a JSON Lines file may hold several)."""
+    return [parse_source(s) for s in sources_from_bytes(data, file, meta)]
+
+
+def parse_file(path: str | Path, meta: dict | None = None) -> list[Transcript]:
+    """Parse a transcript file.
+
+    Raises:
+        TranscriptError: with the reason when the file cannot be read or parsed.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TranscriptError(f"cannot read the file: {exc.strerror or exc}") from None
+    return parse_bytes(data, path.name, meta)

@@ -1,0 +1,36 @@
+"""Regenerate tests/golden/*.json from the parser (review the diff by hand before committing).
+
+    python tests/make_golden.py
+"""
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from onrecord.transcripts import parse_file
+
+HERE = Path(__file__).parent
+
+
+def summary(path: Path) -> dict:
+    t = parse_file(path)[0]
+    turns = [
+        {"speaker": tu.speaker, "role": tu.role, "affiliation": tu.affiliation,
+         "starts": " ".join(t.turn_text(tu).split()[:8])}
+        for tu in t.turns
+    ]
+    return {
+        "title": t.title, "date": t.date, "organisation": t.organisation, "source_url": t.source_url,
+        "speakers": dict(sorted(Counter(f"{x['speaker']} ({x['role']})" for x in turns).items())),
+        "turns": len(t.turns), "exchanges": len(t.exchanges),
+        "opening_statements": sum(1 for e in t.exchanges if not e.question),
+        "topics": sorted({e.topic for e in t.exchanges if e.topic}),
+        "first_turns": turns[:6],
+    }
+
+
+if __name__ == "__main__":
+    for path in sorted((HERE / "data").iterdir()):
+        out = HERE / "golden" / (path.name + ".json")
+        out.write_text(json.dumps(summary(path), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        print("wrote", out)
