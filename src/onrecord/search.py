@@ -21,6 +21,7 @@ from .models import Answer, SearchResult, TranscriptInfo
 from .store import IndexReader
 
 RRF_K = 60  # Cormack et al. 2009: k=60 damps the weight of the very top ranks; robust across tasks
+LEXICAL_WEIGHT = 1.3  # lexical matches count a little more than dense ones (measured on the development set)
 CANDIDATES = 100  # per retriever
 MAX_QUESTION_CHARS = 2000
 # A top answer whose cosine to the question is below this is not an answer (calibrated on the
@@ -44,6 +45,11 @@ STOPWORDS = frozenset(
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 _PHRASE = re.compile(r"[\"“”]([^\"“”]{2,200})[\"“”]")
 _YEAR = re.compile(r"\b(19[4-9]\d|20[0-4]\d)\b")
+# "what did the President say", "the President's view": the President is the one speaking
+_ASKS_PRESIDENT = re.compile(
+    r"\b(?:did|does|has|would|will|is) the president\b(?! (?:or|and)\b)|\bthe president(?:'s|’s)? "
+    r"(?:say|said|says|think|thinks|view|views|position|comment|comments|remarks|answer|response)\b"
+)
 _GENERIC_NAMES = {"moderator", "reporter", "unknown speaker", "senior administration official", "aide", "the president"}
 ORGANISATIONS = {"nato": "NATO", "white house": "The White House"}
 
@@ -108,16 +114,16 @@ def parse_query(text: str, known_speakers: list[str], speaker: str | None = None
         named_speakers=tuple(named),
         organisation=organisation,
         years=tuple(dict.fromkeys(_YEAR.findall(text))),
-        president=bool(re.search(r"\bpresident\b", low)) and not named,
+        president=bool(_ASKS_PRESIDENT.search(low)) and not named,
     )
 
 
-def rrf(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
-    """Reciprocal rank fusion: each list votes 1/(k + rank) for its items (rank from 1)."""
+def rrf(rankings: list[list[int]], weights: list[float] | None = None, k: int = RRF_K) -> dict[int, float]:
+    """Reciprocal rank fusion: each list votes weight/(k + rank) for its items (rank from 1)."""
     scores: dict[int, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings)):
         for rank, item in enumerate(ranking, 1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return scores
 
 
@@ -242,7 +248,7 @@ class Searcher:
         t2 = time.perf_counter()
         lexical = self.lexical(q, CANDIDATES)
         t3 = time.perf_counter()
-        fused = rrf([dense, lexical])
+        fused = rrf([dense, lexical], [1.0, LEXICAL_WEIGHT])
         rows = self.reader.passages(list(fused))
         if q.phrases:  # quoted phrases must appear in the answer or the question it answers
             fused = {i: s for i, s in fused.items() if i in rows and _has_phrases(rows[i], q.phrases)}
@@ -309,16 +315,17 @@ class Searcher:
         lo = hi = i
         if sum(words) <= ANSWER_WORDS:
             lo, hi = 0, len(parts) - 1
-        else:
+        else:  # grow by neighbours, those that also matched the question first
             total = words[i]
-            while True:
-                grown = False
-                for j in (lo - 1, hi + 1):
-                    if 0 <= j < len(parts) and parts[j]["id"] in candidates and total + words[j] <= ANSWER_WORDS:
-                        total += words[j]
-                        lo, hi, grown = min(lo, j), max(hi, j), True
-                if not grown:
-                    break
+            for wanted in (True, False):
+                grown = True
+                while grown:
+                    grown = False
+                    for j in (lo - 1, hi + 1):
+                        if (0 <= j < len(parts) and (parts[j]["id"] in candidates) >= wanted
+                                and total + words[j] <= ANSWER_WORDS):
+                            total += words[j]
+                            lo, hi, grown = min(lo, j), max(hi, j), True
         start, end = parts[lo]["start"], parts[hi]["end"]
         if lo == hi:
             return start, end, parts[lo]["text"]

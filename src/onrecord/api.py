@@ -1,0 +1,243 @@
+"""The HTTP API (FastAPI) with the chat UI mounted at `/`: `create_app(settings)`."""
+
+
+import datetime as dt
+import hmac
+import logging
+import os
+import sys
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, File, Header, HTTPException, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, field_validator
+
+from . import __version__
+from .config import Settings, get_settings
+from .errors import BadQuery, IndexError_, IndexLocked, IndexNotFound, NotFound, OnrecordError
+from .service import Onrecord, report_to_json, result_to_json
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the UI makes no outbound calls
+log = logging.getLogger("onrecord")
+MAX_QUESTION = 2000
+
+
+# --- request and response models (the public contract, DESIGN.md section 4) ---------------------
+
+
+class AskRequest(BaseModel):
+    question: str = Field(..., min_length=1, max_length=MAX_QUESTION, description="What the journalist asks.")
+    top_k: int = Field(5, ge=1, le=50)
+    speaker: str | None = Field(None, max_length=200, description="Only answers by this speaker (part of the name).")
+    since: dt.date | None = Field(None, description="YYYY-MM-DD: only transcripts on or after this date.")
+    until: dt.date | None = Field(None, description="YYYY-MM-DD: only transcripts on or before this date.")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("the question is empty")
+        return v
+
+
+class TranscriptRef(BaseModel):
+    id: str
+    title: str
+    date: str | None
+    source_url: str | None
+    file: str
+    organisation: str | None = None
+
+
+class AnswerOut(BaseModel):
+    text: str = Field(description="Verbatim span of the transcript.")
+    asked: str | None = Field(description="The question put to the speaker, verbatim; null for a statement.")
+    asked_by: str | None
+    speaker: str
+    score: float
+    highlights: list[list[int]] = Field(description="[start, end) offsets within text of the best-matching sentences.")
+    span: list[int] = Field(description="[start, end) within the transcript's canonical text.")
+    transcript: TranscriptRef
+    topic: str | None = None
+    weak: bool = False
+
+
+class AskResponse(BaseModel):
+    question: str
+    answers: list[AnswerOut]
+    no_answer: bool
+
+
+class Health(BaseModel):
+    status: str
+    transcripts: int
+    passages: int
+    model: str
+    version: str = __version__
+
+
+class TurnOut(BaseModel):
+    speaker: str
+    role: str
+    affiliation: str | None
+    span: list[int]
+    text: str
+
+
+class TranscriptOut(TranscriptRef):
+    speakers: list[str]
+    text: str
+    turns: list[TurnOut]
+
+
+class IngestOut(BaseModel):
+    added: list[dict]
+    duplicates: list[str]
+    failed: list[dict]
+    passages: int
+
+
+# --- the app -------------------------------------------------------------------------------------
+
+
+def create_app(settings: Settings | None = None, onrecord: Onrecord | None = None, ui: bool = True) -> FastAPI:
+    """The FastAPI app serving the API under /api and the Gradio UI at /."""
+    settings = settings or get_settings()
+    core = onrecord or Onrecord(settings)
+    app = FastAPI(title="onrecord", version=__version__, description="What a spokesperson actually said, word for word.")
+    app.state.onrecord = core
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"])
+
+    def get_core() -> Onrecord:
+        return core
+
+    Core = Annotated[Onrecord, Depends(get_core)]
+
+    def require_key(authorization: Annotated[str | None, Header()] = None) -> None:
+        if not settings.api_key:
+            return
+        given = (authorization or "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), settings.api_key.encode()):
+            raise HTTPException(401, "this endpoint needs 'Authorization: Bearer KEY' with the server's ONRECORD_API_KEY",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(OnrecordError)
+    async def _onrecord_error(request: Request, exc: OnrecordError):
+        status = 400
+        if isinstance(exc, NotFound):
+            status = 404
+        elif isinstance(exc, IndexLocked):
+            status = 409
+        elif isinstance(exc, (IndexNotFound, IndexError_)):
+            status = 503
+        elif isinstance(exc, BadQuery):
+            status = 422
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError):
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query"))
+            problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
+        return JSONResponse({"detail": "; ".join(problems) or "invalid request"}, status_code=422)
+
+    @app.get("/api/health", response_model=Health)
+    def health(core: Core) -> Health:
+        reader = core.reader()
+        n_t, n_p = reader.counts()
+        return Health(status="ok", transcripts=n_t, passages=n_p, model=reader.model)
+
+    @app.post("/api/ask", response_model=AskResponse)
+    def ask(body: AskRequest, core: Core) -> dict:
+        _check_dates(body.since, body.until)
+        result = core.ask(body.question, body.top_k, body.speaker, _iso(body.since), _iso(body.until))
+        return result_to_json(result)
+
+    @app.get("/api/ask", response_model=AskResponse)
+    def ask_get(
+        core: Core,
+        q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION, description="The question.")],
+        top_k: Annotated[int, Query(ge=1, le=50)] = 5,
+        speaker: Annotated[str | None, Query(max_length=200)] = None,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+    ) -> dict:
+        if not q.strip():
+            raise BadQuery("the question is empty")
+        _check_dates(since, until)
+        return result_to_json(core.ask(q, top_k, speaker, _iso(since), _iso(until)))
+
+    @app.get("/api/transcripts", response_model=list[TranscriptRef])
+    def list_transcripts(core: Core) -> list[dict]:
+        return [vars(i) for i in core.reader().transcripts()]
+
+    @app.get("/api/transcripts/{tid}", response_model=TranscriptOut)
+    def get_transcript(tid: str, core: Core) -> dict:
+        t = core.reader().transcript(tid)
+        return {
+            "id": t.id, "title": t.title, "date": t.date, "source_url": t.source_url, "file": t.file,
+            "organisation": t.organisation, "speakers": list(t.speakers), "text": t.text,
+            "turns": [{"speaker": x.speaker, "role": x.role, "affiliation": x.affiliation, "span": list(x.span),
+                       "text": t.turn_text(x)} for x in t.turns],
+        }
+
+    @app.post("/api/transcripts", response_model=IngestOut, dependencies=[Depends(require_key)])
+    async def upload(core: Core, files: Annotated[list[UploadFile], File(description="Transcript files.")]) -> dict:
+        limit = int(settings.max_upload_mb * 1024 * 1024)
+        items = []
+        for f in files:
+            data = await f.read(limit + 1)
+            if len(data) > limit:
+                raise HTTPException(413, f"{_safe_name(f.filename)} is larger than {settings.max_upload_mb:g} MB")
+            items.append((_safe_name(f.filename), data))
+        report = core.ingest_uploads(items)
+        return report_to_json(report)
+
+    @app.delete("/api/transcripts/{tid}", dependencies=[Depends(require_key)])
+    def delete_transcript(tid: str, core: Core) -> dict:
+        core.reader().transcript_info(tid)  # 404 for an unknown id
+        core.remove([tid])
+        return {"deleted": tid}
+
+    if ui:
+        import gradio as gr
+
+        from .ui import CSS, build_ui
+
+        app = gr.mount_gradio_app(app, build_ui(core), path="/", css=CSS, footer_links=["api"])
+    return app
+
+
+def _iso(d: dt.date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def _check_dates(since: dt.date | None, until: dt.date | None) -> None:
+    if since and until and since > until:
+        raise BadQuery(f"since ({since}) is after until ({until})")
+
+
+def _safe_name(name: str | None) -> str:
+    """Only the base name of an uploaded file: no folders, so it cannot point outside the upload."""
+    base = os.path.basename((name or "upload.txt").replace("\\", "/")).strip() or "upload.txt"
+    return base[:200]
+
+
+def serve(core: Onrecord) -> None:
+    """Build the default index if absent, then serve API + UI with uvicorn."""
+    import uvicorn
+
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    settings = core.settings
+    report = core.ensure_index(progress=True)
+    if report is not None:
+        print(f"built {settings.index} from the sample transcripts: {report.summary()}", file=sys.stderr)
+    core.reader()
+    core.searcher().search("warm up", top_k=1)  # load the model before the first user waits for it
+    app = create_app(settings, core)
+    print(f"onrecord serving on http://{settings.host}:{settings.port}/ (API docs: /docs)", file=sys.stderr, flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

@@ -1,0 +1,241 @@
+"""The chat UI (Gradio 6 Blocks), mounted into the FastAPI app at `/`.
+
+A reporter asks; each answer is a card with the verbatim quote (best sentences highlighted), who
+said it, when, the question that was put, and a link to the source. Beside the chat: filters,
+the selected answer's ready-to-paste citation and its place in the transcript, a timeline of how
+often the topic came up, and an upload panel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import html
+import re
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from .errors import OnrecordError
+from .models import Answer, SearchResult
+from .search import parse_query
+from .service import Onrecord
+
+ANY_SPEAKER = "Any speaker"
+FOLLOW_UP = re.compile(r"^\s*(?:and|also|what about|how about|and what about|what else|anything)\b", re.I)
+CSS = """
+.onrecord-card {border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; margin: 6px 0;}
+.onrecord-card mark {background: #fff3a3; padding: 0 1px;}
+.onrecord-meta {font-size: 0.9em; color: #444;}
+.onrecord-asked {font-size: 0.9em; color: #555; font-style: italic; margin: 4px 0;}
+.onrecord-weak {opacity: 0.75;}
+"""
+
+
+def long_date(iso: str | None) -> str:
+    if not iso:
+        return "undated"
+    try:
+        d = dt.date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{d.day} {d.strftime('%B %Y')}"
+
+
+def highlighted(text: str, marks) -> str:
+    """HTML of text with the highlight ranges in <mark>; everything escaped."""
+    out, at = [], 0
+    for a, b in sorted(marks):
+        if a < at:
+            continue
+        out += [html.escape(text[at:a]), "<mark>", html.escape(text[a:b]), "</mark>"]
+        at = b
+    out.append(html.escape(text[at:]))
+    return "".join(out).replace("\n\n", "<br><br>")
+
+
+def citation(a: Answer) -> str:
+    """A ready-to-paste attribution: speaker, organisation, occasion, date, the quote."""
+    who = a.speaker + (f", {a.transcript.organisation}" if a.transcript.organisation else "")
+    src = f" ({a.transcript.source_url})" if a.transcript.source_url else ""
+    return f"{who}, {a.transcript.title}, {long_date(a.transcript.date)}: “{' '.join(a.text.split())}”{src}"
+
+
+def card(n: int, a: Answer) -> str:
+    t = a.transcript
+    title = html.escape(t.title)
+    if t.source_url and t.source_url.startswith(("http://", "https://")):
+        title = f'<a href="{html.escape(t.source_url, quote=True)}" target="_blank" rel="noopener">{title}</a>'
+    asked = ""
+    if a.asked:
+        who = f" ({html.escape(a.asked_by)})" if a.asked_by else ""
+        asked = f'<div class="onrecord-asked">Asked{who}: {html.escape(a.asked)}</div>'
+    weak = " · weak match" if a.weak else ""
+    return (
+        f'<div class="onrecord-card{" onrecord-weak" if a.weak else ""}">'
+        f'<div class="onrecord-meta"><b>{n}. {html.escape(a.speaker)}</b> · {long_date(t.date)} · {title}{weak}</div>'
+        f"{asked}<div>“{highlighted(a.text, a.highlights)}”</div></div>"
+    )
+
+
+def render(result: SearchResult, context_note: str = "") -> str:
+    parts = []
+    if context_note:
+        parts.append(f'<div class="onrecord-meta">{html.escape(context_note)}</div>')
+    if result.no_answer:
+        parts.append("<p><b>Nothing on the record answers this.</b> The closest passages, all weak matches:</p>")
+    parts += [card(n, a) for n, a in enumerate(result.answers, 1)]
+    if not result.answers:
+        parts.append("<p><b>Nothing on the record answers this.</b></p>")
+    return "\n".join(parts)
+
+
+def example_questions(core: Onrecord, n: int = 4) -> list[str]:
+    """Real questions asked in the loaded transcripts (short ones, newest transcripts first)."""
+    rows = core.reader().db.execute(
+        "SELECT p.asked, t.date FROM passages p JOIN transcripts t ON t.id = p.transcript_id "
+        "WHERE p.asked IS NOT NULL AND length(p.asked) BETWEEN 40 AND 140 AND p.asked LIKE '%?' "
+        "GROUP BY p.transcript_id ORDER BY t.date DESC LIMIT ?",
+        (n,),
+    )
+    return [r[0] for r in rows]
+
+
+def timeline(result: SearchResult) -> pd.DataFrame:
+    """How often the topic came up: answers (not weak) per year."""
+    years: dict[str, int] = {}
+    for a in result.answers:
+        if not a.weak and a.transcript.date:
+            years[a.transcript.date[:4]] = years.get(a.transcript.date[:4], 0) + 1
+    return pd.DataFrame({"year": sorted(years), "answers": [years[y] for y in sorted(years)]})
+
+
+def context_html(core: Onrecord, a: Answer) -> str:
+    """The whole exchange around an answer, in its transcript, the answer highlighted."""
+    t = core.reader().transcript(a.transcript.id)
+    idx = next((i for i, tu in enumerate(t.turns) if tu.span[0] <= a.span[0] < tu.span[1] + 1), None)
+    if idx is None:
+        return ""
+    lo, hi = max(0, idx - 2), min(len(t.turns), idx + 2)
+    rows = []
+    for tu in t.turns[lo:hi]:
+        text = t.turn_text(tu)
+        if tu.span[0] <= a.span[0] and a.span[1] <= tu.span[1]:
+            body = highlighted(text, [(a.span[0] - tu.span[0], a.span[1] - tu.span[0])])
+        else:
+            body = html.escape(text).replace("\n\n", "<br><br>")
+        who = html.escape(tu.speaker) + (f" ({html.escape(tu.affiliation)})" if tu.affiliation and tu.affiliation != tu.speaker else "")
+        rows.append(f"<p><b>{who}:</b> {body}</p>")
+    return f"<div class='onrecord-card'><div class='onrecord-meta'>{html.escape(t.title)}, {long_date(t.date)}</div>{''.join(rows)}</div>"
+
+
+def build_ui(core: Onrecord) -> gr.Blocks:
+    speakers = [ANY_SPEAKER] + [s for s, _ in core.reader().speakers()]
+    examples = example_questions(core)
+    needs_key = bool(core.settings.api_key)
+
+    def ask(question, history, speaker, since, until, ctx):
+        history = list(history or [])
+        question = (question or "").strip()
+        if not question:
+            return history, ctx, [], gr.update(choices=[], value=None), "", "", pd.DataFrame({"year": [], "answers": []}), ""
+        ctx = dict(ctx or {})
+        note = ""
+        filt_speaker = None if speaker in (None, "", ANY_SPEAKER) else speaker
+        try:
+            q = parse_query(question, core.searcher().known_speakers())
+            if filt_speaker is None:
+                if q.named_speakers:
+                    ctx["speaker"] = None  # the question names its speaker: steer, don't filter
+                    ctx["named"] = q.named_speakers[0]
+                elif FOLLOW_UP.match(question) and ctx.get("named"):
+                    filt_speaker = ctx["named"]
+                    note = f"Follow-up: still {filt_speaker}"
+                else:
+                    ctx["named"] = None
+            if FOLLOW_UP.match(question) and not (since or until):
+                since, until = ctx.get("since"), ctx.get("until")
+            ctx.update(since=since or None, until=until or None)
+            result = core.ask(question, top_k=5, speaker=filt_speaker, since=_date(since), until=_date(until))
+            spread = core.ask(question, top_k=30, speaker=filt_speaker, since=_date(since), until=_date(until))
+        except OnrecordError as exc:
+            history += [{"role": "user", "content": question}, {"role": "assistant", "content": f"⚠️ {exc}"}]
+            return history, ctx, [], gr.update(choices=[], value=None), "", "", pd.DataFrame({"year": [], "answers": []}), ""
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": render(result, note)}]
+        answers = list(result.answers)
+        choices = [f"{n}. {a.speaker}, {long_date(a.transcript.date)}" for n, a in enumerate(answers, 1)]
+        first = choices[0] if choices else None
+        cite = citation(answers[0]) if answers else ""
+        ctx_html = context_html(core, answers[0]) if answers else ""
+        return history, ctx, answers, gr.update(choices=choices, value=first), cite, ctx_html, timeline(spread), ""
+
+    def select(choice, answers):
+        if not choice or not answers:
+            return "", ""
+        n = int(choice.split(".", 1)[0]) - 1
+        a = answers[n]
+        return citation(a), context_html(core, a)
+
+    def upload(files, key):
+        if needs_key and not hmac.compare_digest((key or "").encode(), core.settings.api_key.encode()):
+            return "Upload refused: enter the API key (ONRECORD_API_KEY)."
+        if not files:
+            return "Choose one or more transcript files first."
+        limit = core.settings.max_upload_mb * 1024 * 1024
+        items = []
+        for f in files:
+            path = Path(f if isinstance(f, str) else f.name)
+            if path.stat().st_size > limit:
+                return f"{path.name} is larger than {core.settings.max_upload_mb:g} MB."
+            items.append((path.name, path.read_bytes()))
+        report = core.ingest_uploads(items)
+        return report.summary()
+
+    with gr.Blocks(title="onrecord") as demo:
+        gr.Markdown("## onrecord\nWhat a spokesperson actually said, word for word: verbatim answers with who, when and the source.")
+        answers_state = gr.State([])
+        ctx_state = gr.State({})
+        with gr.Row():
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(label="Answers on the record", height=560, elem_id="onrecord-chat")
+                with gr.Row():
+                    question = gr.Textbox(placeholder="What did NATO say about Article 5?", show_label=False,
+                                          scale=5, elem_id="onrecord-question", max_length=2000)
+                    ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="onrecord-ask")
+                if examples:
+                    gr.Examples(examples=[[e] for e in examples], inputs=[question], label="Questions asked in these transcripts")
+            with gr.Column(scale=2):
+                with gr.Accordion("Filters", open=False):
+                    speaker = gr.Dropdown(speakers, value=ANY_SPEAKER, label="Speaker", elem_id="onrecord-speaker")
+                    since = gr.Textbox(label="Since (YYYY-MM-DD)", max_length=10)
+                    until = gr.Textbox(label="Until (YYYY-MM-DD)", max_length=10)
+                pick = gr.Radio([], label="Answer", elem_id="onrecord-pick")
+                cite = gr.Textbox(label="Citation (ready to paste)", buttons=["copy"], lines=3, interactive=False,
+                                  elem_id="onrecord-citation")
+                context = gr.HTML(label="In the transcript", elem_id="onrecord-context")
+                plot = gr.BarPlot(pd.DataFrame({"year": [], "answers": []}), x="year", y="answers",
+                                  title="How often this came up (answers per year)", height=220)
+                with gr.Accordion("Add transcripts", open=False):
+                    files = gr.File(file_count="multiple", label="Transcript files (.txt .md .html .json .jsonl)",
+                                    file_types=[".txt", ".md", ".html", ".htm", ".json", ".jsonl"])
+                    key = gr.Textbox(label="API key", type="password", visible=needs_key)
+                    upload_btn = gr.Button("Add to the index")
+                    upload_out = gr.Textbox(label="Result", interactive=False)
+        outputs = [chat, ctx_state, answers_state, pick, cite, context, plot, question]
+        inputs = [question, chat, speaker, since, until, ctx_state]
+        question.submit(ask, inputs, outputs)
+        ask_btn.click(ask, inputs, outputs)
+        pick.change(select, [pick, answers_state], [cite, context])
+        upload_btn.click(upload, [files, key], [upload_out])
+    return demo
+
+
+def _date(value: str | None) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise OnrecordError(f"'{value}' is not a date: use YYYY-MM-DD") from None

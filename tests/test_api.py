@@ -1,0 +1,146 @@
+"""The HTTP API through FastAPI's TestClient (fake embedder), every endpoint and bad input."""
+
+import pytest
+from conftest import DATA, SEED, FakeEmbedder
+from fastapi.testclient import TestClient
+
+from onrecord.api import create_app
+from onrecord.service import Onrecord
+
+
+@pytest.fixture
+def client(app):
+    app.ingest_paths([str(SEED), str(DATA / "1977-09-21-carter-news-conference.md")])
+    return TestClient(create_app(app.settings, app, ui=False))
+
+
+@pytest.fixture
+def keyed(settings):
+    core = Onrecord(settings.model_copy(update={"api_key": "s3cret"}), embedder=FakeEmbedder())
+    core.ingest_paths([str(SEED)])
+    return TestClient(create_app(core.settings, core, ui=False))
+
+
+def test_health(client):
+    body = client.get("/api/health").json()
+    assert body["status"] == "ok" and body["transcripts"] == 2 and body["passages"] > 10
+    assert body["model"] == "fake-hash-64"
+
+
+def test_ask_post_and_get_give_the_contract_shape(client):
+    r = client.post("/api/ask", json={"question": '"Article 5" retaliate', "top_k": 2})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["question"] == '"Article 5" retaliate' and body["no_answer"] in (True, False)
+    a = body["answers"][0]
+    assert a["speaker"] == "Jens Stoltenberg" and a["asked_by"] == "TV 2"
+    assert a["transcript"]["date"] == "2020-01-06" and a["transcript"]["file"].endswith(".txt")
+    assert len(a["span"]) == 2 and all(len(h) == 2 for h in a["highlights"])
+    g = client.get("/api/ask", params={"q": '"Article 5" retaliate', "top_k": 2})
+    assert g.status_code == 200 and g.json()["answers"][0]["text"] == a["text"]
+
+
+def test_ask_filters(client):
+    r = client.post("/api/ask", json={"question": "resignation", "speaker": "Carter", "since": "1977-01-01", "until": "1977-12-31"})
+    assert r.status_code == 200
+    assert {a["speaker"] for a in r.json()["answers"]} == {"Jimmy Carter"}
+
+
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ({"question": ""}, "question"),
+        ({"question": "   "}, "empty"),
+        ({"question": "x" * 10_000}, "question"),
+        ({"question": "iran", "top_k": 0}, "top_k"),
+        ({"question": "iran", "top_k": 51}, "top_k"),
+        ({"question": "iran", "since": "2020-13-45"}, "since"),
+        ({"question": "iran", "since": "2021-01-01", "until": "2020-01-01"}, "after"),
+        ({"top_k": 3}, "question"),
+    ],
+)
+def test_bad_ask_input_is_a_clear_4xx(client, body, fragment):
+    r = client.post("/api/ask", json=body)
+    assert 400 <= r.status_code < 500, r.text
+    assert fragment in r.json()["detail"]
+
+
+def test_bad_get_and_content_type(client):
+    assert client.get("/api/ask", params={"q": "", "top_k": 3}).status_code == 422
+    assert client.get("/api/ask", params={"q": "iran", "top_k": "many"}).status_code == 422
+    r = client.post("/api/ask", content=b"question=iran", headers={"content-type": "text/plain"})
+    assert r.status_code == 422 and "detail" in r.json()
+
+
+def test_transcripts_list_get_and_unknown_id(client):
+    listed = client.get("/api/transcripts").json()
+    assert {t["title"] for t in listed} == {"NATO addresses Middle East tensions", "The President's News Conference"}
+    seed = next(t for t in listed if t["date"] == "2020-01-06")
+    full = client.get(f"/api/transcripts/{seed['id']}").json()
+    assert full["speakers"] == ["Jens Stoltenberg"]
+    turn = full["turns"][0]
+    assert full["text"][turn["span"][0] : turn["span"][1]] == turn["text"]
+    missing = client.get("/api/transcripts/doesnotexist")
+    assert missing.status_code == 404 and "doesnotexist" in missing.json()["detail"]
+    assert client.delete("/api/transcripts/doesnotexist").status_code == 404
+
+
+def test_upload_reports_per_file_and_delete(client):
+    files = [
+        ("files", ("ford.md", (DATA / "1975-09-16-ford-news-conference.md").read_bytes(), "text/markdown")),
+        ("files", ("../../etc/evil.txt", b"", "text/plain")),
+        ("files", ("seed.txt", SEED.read_bytes(), "text/plain")),
+    ]
+    r = client.post("/api/transcripts", files=files)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [a["file"] for a in body["added"]] == ["ford.md"]
+    assert body["failed"] == [{"file": "evil.txt", "reason": "the file is empty"}]
+    assert body["duplicates"] == ["seed.txt"]
+    assert client.get("/api/health").json()["transcripts"] == 3
+    tid = body["added"][0]["id"]
+    assert client.delete(f"/api/transcripts/{tid}").json() == {"deleted": tid}
+    assert client.get("/api/health").json()["transcripts"] == 2
+
+
+def test_oversized_upload_and_missing_files(client):
+    big = b"MR. A: " + b"word " * (21 * 1024 * 1024 // 5)
+    r = client.post("/api/transcripts", files=[("files", ("big.txt", big, "text/plain"))])
+    assert r.status_code == 413 and "larger than" in r.json()["detail"]
+    assert client.post("/api/transcripts").status_code == 422
+
+
+def test_writes_need_the_key_reads_do_not(keyed):
+    assert keyed.get("/api/health").status_code == 200
+    assert keyed.post("/api/ask", json={"question": "iran"}).status_code == 200
+    files = [("files", ("seed.txt", SEED.read_bytes(), "text/plain"))]
+    assert keyed.post("/api/transcripts", files=files).status_code == 401
+    assert keyed.post("/api/transcripts", files=files, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    ok = keyed.post("/api/transcripts", files=files, headers={"Authorization": "Bearer s3cret"})
+    assert ok.status_code == 200 and ok.json()["duplicates"] == ["seed.txt"]
+    tid = keyed.get("/api/transcripts").json()[0]["id"]
+    assert keyed.delete(f"/api/transcripts/{tid}").status_code == 401
+
+
+def test_every_error_has_the_same_shape(client):
+    for r in (client.get("/api/transcripts/x"), client.post("/api/ask", json={}), client.get("/api/ask")):
+        assert set(r.json()) == {"detail"} and isinstance(r.json()["detail"], str)
+
+
+def test_openapi_and_docs(client):
+    spec = client.get("/openapi.json").json()
+    assert {"/api/health", "/api/ask", "/api/transcripts", "/api/transcripts/{tid}"} <= set(spec["paths"])
+    assert client.get("/docs").status_code == 200
+
+
+def test_no_index_is_a_503_with_the_fix(tmp_path, settings):
+    core = Onrecord(settings.model_copy(update={"index": tmp_path / "none"}), embedder=FakeEmbedder())
+    r = TestClient(create_app(core.settings, core, ui=False)).get("/api/health")
+    assert r.status_code == 503 and "onrecord ingest" in r.json()["detail"]
+
+
+def test_server_picks_up_a_new_generation(client, settings):
+    before = client.get("/api/health").json()["transcripts"]
+    other = Onrecord(settings, embedder=FakeEmbedder())
+    other.ingest_paths([str(DATA / "1961-03-23-kennedy-news-conference.md")])
+    assert client.get("/api/health").json()["transcripts"] == before + 1

@@ -1,0 +1,198 @@
+"""Chunking, the index directory, ingestion, retrieval and the CLI (fake embedder: fast)."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from conftest import DATA, SEED, FakeEmbedder
+
+from onrecord.chunking import MAX_WORDS, chunk, split_span
+from onrecord.cli import main
+from onrecord.errors import BadQuery, IndexLocked, ModelMismatch
+from onrecord.search import fts_query, parse_query, rrf
+from onrecord.store import IndexReader, IndexWriter, read_manifest
+from onrecord.transcripts import parse_file
+
+
+def test_passages_are_verbatim_never_cross_turns_and_fit_the_window():
+    for path in DATA.iterdir():
+        t = parse_file(path)[0]
+        for p in chunk(t):
+            turn = t.turns[p.turn_index]
+            assert turn.span[0] <= p.span[0] < p.span[1] <= turn.span[1]
+            assert p.text == t.text[p.span[0] : p.span[1]]
+            assert len(p.text.split()) <= MAX_WORDS * 1.3
+            assert p.role == "spokesperson"
+
+
+def test_long_answer_is_split_at_sentence_ends():
+    text = " ".join(f"Sentence number {i} is here with some words." for i in range(60))
+    spans = split_span(text, 0, len(text))
+    assert len(spans) > 1
+    assert all(text[a:b].endswith(".") for a, b in spans)
+    assert "".join(text[a:b] + " " for a, b in spans).strip() == text
+
+
+def test_seed_passage_carries_question_and_asker():
+    t = parse_file(SEED)[0]
+    p = next(p for p in chunk(t) if p.asked and "Article 5" in p.asked)
+    assert p.asked_by == "TV 2" and p.speaker == "Jens Stoltenberg"
+    assert p.text.startswith("I think the important thing now is to really try to de-escalate")
+    assert p.embedding_text().startswith("Should Iran retaliate")
+
+
+def test_ingest_search_reingest_and_remove(app, fake_embedder):
+    report = app.ingest_paths([str(DATA)])
+    assert report.ok and len(report.added) == len(list(DATA.iterdir()))
+    manifest = read_manifest(app.index_dir)
+    assert manifest["passages"] == report.passages and manifest["model"] == "fake-hash-64"
+
+    embedded = fake_embedder.texts_embedded
+    again = app.ingest_paths([str(DATA)])
+    assert not again.added and len(again.duplicates) == len(report.added)
+    assert fake_embedder.texts_embedded == embedded, "re-ingest must not re-embed"
+    assert read_manifest(app.index_dir)["generation"] == manifest["generation"]
+
+    result = app.ask('"Article 5" retaliate', top_k=3)  # the fake embedder ranks loosely: quote to pin it
+    top = result.answers[0]
+    assert top.speaker == "Jens Stoltenberg" and top.asked_by == "TV 2"
+    seed = next(i for i in app.reader().transcripts() if i.file.endswith("nato-2020-01-06-stoltenberg.txt"))
+    full = app.reader().transcript(seed.id)
+    assert full.text[top.span[0] : top.span[1]] == top.text
+
+    app.remove([seed.id])
+    reader = app.reader()
+    assert seed.id not in {i.id for i in reader.transcripts()}
+    assert reader.vectors.ntotal == reader.counts()[1] == manifest["passages"] - len(chunk(full))
+    hits = reader.db.execute("SELECT count(*) FROM passages_fts WHERE passages_fts MATCH 'Stoltenberg'").fetchone()[0]
+    assert hits == 0
+    assert all(a.transcript.id != seed.id for a in app.ask("Article 5 Iran retaliate", top_k=10).answers)
+
+
+def test_bad_files_are_reported_and_the_rest_lands(app, tmp_path, capsys):
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    shutil.copy(SEED, batch / "seed.txt")
+    (batch / "empty.txt").write_bytes(b"")
+    (batch / "binary.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    (batch / "latin1.txt").write_bytes("MR. X: caf\xe9 cr\xe8me".encode("latin-1"))
+    code = main(["ingest", str(batch), "--index", str(app.index_dir)], onrecord=app)
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "1 transcript(s) added" in out and "3 failed" in out
+    assert "empty.txt: the file is empty" in out
+    assert "binary.md: the file is binary" in out
+    assert "latin1.txt: the file is not UTF-8" in out
+    assert len(app.reader().transcripts()) == 1
+
+
+def test_cli_ask_json_matches_the_contract(app, capsys):
+    assert main(["ingest", str(SEED), "--index", str(app.index_dir)], onrecord=app) == 0
+    capsys.readouterr()
+    assert main(["ask", "Article 5 retaliate Iran", "--json", "-k", "2", "--index", str(app.index_dir)], onrecord=app) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert set(payload) == {"question", "answers", "no_answer"}
+    a = payload["answers"][0]
+    assert {"text", "asked", "asked_by", "speaker", "score", "highlights", "span", "transcript"} <= set(a)
+    assert set(a["transcript"]) >= {"id", "title", "date", "source_url", "file"}
+    assert a["transcript"]["date"] == "2020-01-06"
+    for start, end in a["highlights"]:
+        assert 0 <= start < end <= len(a["text"])
+    assert main(["documents", "list", "--index", str(app.index_dir)], onrecord=app) == 0
+    assert "NATO addresses Middle East tensions" in capsys.readouterr().out
+
+
+def test_cli_reports_missing_index_cleanly(app, capsys):
+    assert main(["ask", "anything", "--index", str(app.index_dir / "nope")], onrecord=app) == 2
+    assert "no index at" in capsys.readouterr().err
+
+
+def test_index_refuses_another_model_and_a_second_writer(app):
+    app.ingest_paths([str(SEED)])
+    with pytest.raises(ModelMismatch, match="fake-hash-64"):
+        IndexWriter(app.index_dir, "other-model", 64)
+    with IndexWriter(app.index_dir, "fake-hash-64", 64):
+        with pytest.raises(IndexLocked, match="being written"):
+            IndexWriter(app.index_dir, "fake-hash-64", 64)
+
+
+def test_failed_write_leaves_previous_generation_answering(app):
+    app.ingest_paths([str(SEED)])
+    before = read_manifest(app.index_dir)
+    t = parse_file(DATA / "1977-09-21-carter-news-conference.md")[0]
+    with pytest.raises(RuntimeError):
+        with IndexWriter(app.index_dir, "fake-hash-64", 64) as w:
+            w.add(t, chunk(t), FakeEmbedder().embed([p.embedding_text() for p in chunk(t)]))
+            raise RuntimeError("crash before commit")
+    assert read_manifest(app.index_dir) == before
+    assert not list(app.index_dir.glob("gen-*.tmp"))
+    reader = IndexReader(app.index_dir)
+    assert reader.counts() == (1, before["passages"]) and reader.vectors.ntotal == before["passages"]
+
+
+def test_reader_switches_to_a_new_generation(app):
+    app.ingest_paths([str(SEED)])
+    reader = app.reader()
+    other = type(app)(app.settings, embedder=FakeEmbedder())
+    other.ingest_paths([str(DATA / "1977-09-21-carter-news-conference.md")])
+    assert app.reader() is reader and reader.counts()[0] == 2
+
+
+def test_corrupt_vectors_file_is_named(app):
+    app.ingest_paths([str(SEED)])
+    manifest = read_manifest(app.index_dir)
+    (app.index_dir / manifest["data"] / "vectors.faiss").write_bytes(b"garbage")
+    with pytest.raises(Exception, match="vectors.faiss is corrupt"):
+        IndexReader(app.index_dir)
+
+
+def test_filters_speaker_and_dates(app):
+    app.ingest_paths([str(DATA)])
+    only = app.ask("Iran", top_k=10, speaker="Kirby")
+    assert only.answers and {a.speaker for a in only.answers} == {"John Kirby"}
+    dated = app.ask("the President", top_k=10, since="1975-01-01", until="1977-12-31")
+    assert dated.answers and all("1975" <= a.transcript.date[:4] <= "1977" for a in dated.answers)
+
+
+def test_quoted_phrase_must_match_exactly(app):
+    app.ingest_paths([str(DATA)])
+    result = app.ask('what was said about "Article 5"', top_k=10)
+    assert result.answers
+    assert all("article 5" in (a.text + " " + (a.asked or "")).lower() for a in result.answers)
+
+
+def test_query_parsing():
+    q = parse_query('What did Kirby say about "Rafah" in 2024?', ["John Kirby", "Karine Jean-Pierre", "Moderator"])
+    assert q.named_speakers == ("John Kirby",) and q.phrases == ("Rafah",) and q.years == ("2024",)
+    assert parse_query("What did NATO say about Article 5?", []).organisation == "NATO"
+    assert parse_query("What did the President say about steel", []).president
+    assert not parse_query("Who decides, the President or the Senate?", []).president
+    with pytest.raises(BadQuery, match="empty"):
+        parse_query("   ", [])
+    with pytest.raises(BadQuery, match="limit"):
+        parse_query("x" * 10_000, [])
+
+
+def test_fts_query_is_always_quoted():
+    expr = fts_query(("near", "or", 'a"b', "x*"), ('he said "no',))
+    assert expr.count('"') % 2 == 0 and "NEAR(" not in expr
+
+
+@pytest.mark.parametrize("question", ['"', "NEAR(a b)", "a AND OR", "*", "col:value", "((", "')--", "\\"])
+def test_hostile_questions_do_not_break_search(app, question):
+    app.ingest_paths([str(SEED)])
+    result = app.ask(question, top_k=3)
+    assert isinstance(result.no_answer, bool)
+
+
+def test_rrf_prefers_items_ranked_high_in_both():
+    scores = rrf([[1, 2, 3], [3, 1, 4]])
+    assert max(scores, key=scores.get) == 1 and scores[3] > scores[2] and scores[4] < scores[2]
+    weighted = rrf([[1], [2]], [1.0, 2.0])
+    assert weighted[2] == pytest.approx(2 * weighted[1])
+
+
+def test_embedder_vectors_are_normalised(fake_embedder):
+    v = fake_embedder.embed(["a b c", "d e"])
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0)
