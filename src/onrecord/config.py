@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .search import WEAK_SCORE
+
 
 class Settings(BaseSettings):
     """Every setting of onrecord. Each is the environment variable ONRECORD_<NAME>."""
@@ -26,7 +28,7 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list); none by default.")
     max_upload_mb: float = Field(20.0, gt=0, description="Largest upload accepted by the API, in MB.")
     weak_score: float = Field(
-        0.30, ge=-1, le=1, description="Answers whose cosine to the question is below this are weak; all weak = no answer."
+        WEAK_SCORE, ge=-1, le=1, description="Answers whose cosine to the question is below this are weak; all weak = no answer."
     )
     samples: Path | None = Field(None, description="Folder of transcripts for the first-run default index (default: the bundled samples).")
 

@@ -57,11 +57,14 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[s
 
 
 def parse_many(items: Iterable[tuple[str, bytes]], meta: dict | None = None) -> tuple[list[Transcript], list[tuple[str, str]]]:
-    """Parse (name, bytes) pairs; a failure is recorded with its reason, never raised."""
+    """Parse (path, bytes) pairs; a failure is recorded with its reason, never raised.
+
+    A transcript's `file` is the base name; failures are reported with the path as given.
+    """
     transcripts, failed = [], []
     for name, data in items:
         try:
-            transcripts.extend(parse_bytes(data, name, meta))
+            transcripts.extend(parse_bytes(data, Path(name).name, meta))
         except TranscriptError as exc:
             failed.append((name, str(exc)))
     return transcripts, failed

@@ -198,7 +198,7 @@ def build_ui(core: Onrecord) -> gr.Blocks:
         ctx_state = gr.State({})
         with gr.Row():
             with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Answers on the record", height=560, elem_id="onrecord-chat")
+                chat = gr.Chatbot(label="Answers on the record", height=560, elem_id="onrecord-chat", autoscroll=False)
                 with gr.Row():
                     question = gr.Textbox(placeholder="What did NATO say about Article 5?", show_label=False,
                                           scale=5, elem_id="onrecord-question", max_length=2000)

@@ -1,0 +1,112 @@
+"""The real thing: `python app.py` as a process (real model, first-run index from the bundled
+samples), HTTP over a socket, and headless Chromium driving the chat UI."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, data: dict | None = None) -> tuple[int, dict]:
+    req = urllib.request.Request(url, data=json.dumps(data).encode() if data else None,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`python app.py` on a free port with no index yet: it builds one from the bundled samples."""
+    port = _free_port()
+    index = tmp_path_factory.mktemp("live") / "index"
+    env = {**os.environ, "ONRECORD_INDEX": str(index), "ONRECORD_PORT": str(port), "HF_HUB_OFFLINE": "1"}
+    log = open(index.parent / "server.log", "w")
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        while time.monotonic() - started < 300:
+            if proc.poll() is not None:
+                raise RuntimeError("server exited: " + (index.parent / "server.log").read_text()[-2000:])
+            try:
+                if _get(base + "/api/health")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("server did not answer within 300 s")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def test_first_run_builds_the_default_index_and_answers_over_http(server):
+    status, health = _get(server + "/api/health")
+    assert status == 200 and health["transcripts"] >= 6 and health["model"] == "all-MiniLM-L6-v2"
+    status, body = _get(server + "/api/ask", {"question": "What did NATO say about Article 5?"})
+    assert status == 200
+    top = body["answers"][0]
+    assert top["speaker"] == "Jens Stoltenberg" and top["asked_by"] == "TV 2"
+    assert top["text"].startswith("I think the important thing now is to really try to de-escalate")
+    assert top["asked"].startswith("Should Iran retaliate in a way that makes the United States trigger Article 5?")
+    assert top["transcript"]["date"] == "2020-01-06" and not body["no_answer"]
+    status, err = _get(server + "/api/ask", {"question": ""})
+    assert status == 422 and "question" in err["detail"]
+
+
+def test_browser_asks_and_sees_the_quote(server):
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "headless Chromium is needed: apt-get install chromium (see .ci/run)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            outside = []
+            page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((server, "data:", "blob:")) else None)
+            page.goto(server + "/")
+            page.fill("#onrecord-question textarea", "What did NATO say about Article 5?")
+            page.click("#onrecord-ask")
+            page.wait_for_selector(".onrecord-card", timeout=60_000)
+            chat = page.inner_text("#onrecord-chat")
+            assert "Jens Stoltenberg" in chat and "6 January 2020" in chat
+            assert "I think the important thing now is to really try to de-escalate" in chat
+            assert "Asked (TV 2)" in chat
+            page.wait_for_function(
+                "document.querySelector('#onrecord-citation textarea')?.value.includes('Jens Stoltenberg')", timeout=30_000
+            )
+            assert "6 January 2020" in page.input_value("#onrecord-citation textarea")
+            page.wait_for_timeout(1000)  # let the timeline chart draw
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            assert not outside, f"the page called out to {outside[:3]}"
+        finally:
+            browser.close()
