@@ -3,6 +3,7 @@ samples), HTTP over a socket, and headless Chromium driving the chat UI."""
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -108,5 +109,18 @@ def test_browser_asks_and_sees_the_quote(server):
             SCREENSHOT.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
             assert not outside, f"the page called out to {outside[:3]}"
+
+            # a follow-up keeps the speaker the previous question named
+            cards = page.locator(".onrecord-card").count()
+            page.fill("#onrecord-question textarea", "What did Kirby say about the hostages?")
+            page.click("#onrecord-ask")
+            page.wait_for_function(f"document.querySelectorAll('.onrecord-card').length > {cards}", timeout=60_000)
+            page.fill("#onrecord-question textarea", "and what about Iran?")
+            page.click("#onrecord-ask")
+            page.wait_for_function("document.querySelector('#onrecord-chat').innerText.includes('still John Kirby')",
+                                   timeout=60_000)
+            follow_up = page.inner_text("#onrecord-chat").rsplit("and what about Iran?", 1)[1]
+            speakers = re.findall(r"^\d\. (.+?) · ", follow_up, re.M)
+            assert speakers and set(speakers) == {"John Kirby"}
         finally:
             browser.close()
