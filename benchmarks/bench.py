@@ -39,7 +39,7 @@ def pct(values: list[float], p: float) -> float:
 def bench_ingest(corpus: Path, index: Path, embedder: SentenceTransformerEmbedder) -> dict:
     t0 = time.perf_counter()
     files, _ = collect_files([corpus])
-    transcripts, failed = parse_many((str(f), f.read_bytes()) for f in files)
+    transcripts, failed, _ = parse_many((str(f), f.read_bytes()) for f in files)
     passages = [chunk(t) for t in transcripts]
     texts = [p.embedding_text() for ps in passages for p in ps]
     t1 = time.perf_counter()

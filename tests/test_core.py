@@ -72,19 +72,46 @@ def test_ingest_search_reingest_and_remove(app, fake_embedder):
 
 def test_bad_files_are_reported_and_the_rest_lands(app, tmp_path, capsys):
     batch = tmp_path / "batch"
-    batch.mkdir()
+    (batch / "sub").mkdir(parents=True)
     shutil.copy(SEED, batch / "seed.txt")
     (batch / "empty.txt").write_bytes(b"")
     (batch / "binary.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
-    (batch / "latin1.txt").write_bytes("MR. X: caf\xe9 cr\xe8me".encode("latin-1"))
+    (batch / "sub" / "latin1.txt").write_bytes("MR. X: caf\xe9 cr\xe8me br\xfbl\xe9e.".encode("latin-1"))
+    (batch / "bad-front.md").write_text("---\ntitle: [oops\n---\nMS. A: hi.\n")
+    (batch / "no-text.json").write_text('{"title": "only a title"}')
+    (batch / "script.html").write_text("<html><script>alert('x')</script><nav>Menu</nav><p>MS. A: Real words.</p></html>")
+    (batch / "dangling.txt").symlink_to(tmp_path / "gone.txt")
+    (batch / "loop").symlink_to(batch)  # a link to a folder is not followed
+    (batch / "notes.pdf").write_bytes(b"%PDF")  # not a transcript type: ignored in folders
+    (batch / "huge.txt").write_bytes(b"MR. A: " + b"word " * (2 * 1024 * 1024 // 5))
+    app.settings = app.settings.model_copy(update={"max_upload_mb": 1.0})
     code = main(["ingest", str(batch), "--index", str(app.index_dir)], onrecord=app)
     out = capsys.readouterr().out
     assert code == 1
-    assert "1 transcript(s) added" in out and "3 failed" in out
+    assert "3 transcript(s) added" in out and "6 failed" in out
     assert "empty.txt: the file is empty" in out
     assert "binary.md: the file is binary" in out
-    assert "latin1.txt: the file is not UTF-8" in out
-    assert len(app.reader().transcripts()) == 1
+    assert "latin1.txt: not UTF-8 (byte at offset 10): decoded as Windows-1252" in out
+    assert "bad-front.md: malformed YAML front matter" in out
+    assert "no-text.json: record 1 has no 'text' field" in out
+    assert "dangling.txt: cannot read the file" in out
+    assert "huge.txt: the file is 2.0 MB; the limit is 1 MB" in out
+    titles = {i.file for i in app.reader().transcripts()}
+    assert titles == {"seed.txt", "latin1.txt", "script.html"}
+    html = app.reader().transcript(next(i.id for i in app.reader().transcripts() if i.file == "script.html"))
+    assert "alert" not in html.text and "Menu" not in html.text
+    latin = next(i for i in app.reader().transcripts() if i.file == "latin1.txt")
+    assert "café crème brûlée." in app.reader().transcript(latin.id).text
+
+
+def test_folder_with_thousands_of_files(app, tmp_path):
+    batch = tmp_path / "many"
+    batch.mkdir()
+    for i in range(2000):
+        (batch / f"{i:04d}.md").write_text(f"---\ntitle: Briefing {i}\ndate: 2024-01-01\n---\nMS. A: Answer number {i} about topic {i % 7}.\n")
+    report = app.ingest_paths([str(batch)])
+    assert report.ok and len(report.added) == 2000 and report.passages == 2000
+    assert app.reader().counts() == (2000, 2000)
 
 
 def test_cli_ask_json_matches_the_contract(app, capsys):

@@ -88,11 +88,30 @@ def test_date_found_in_text():
 
 @pytest.mark.parametrize(
     "data, reason",
-    [(b"", "empty"), (b"  \n\n", "empty"), (b"\x00\x01\x02binary", "binary"), (b"caf\xe9 \xff\xfe", "not UTF-8")],
+    [(b"", "empty"), (b"  \n\n", "empty"), (b"\x00\x01\x02binary", "binary"),
+     (bytes(range(1, 32)) * 20 + b"\xe9", "binary"), (b"\xff\xfeA\x00\x00\xd8", "UTF-16")],
 )
 def test_bad_files_have_clear_reasons(data, reason):
     with pytest.raises(TranscriptError, match=reason):
         parse_bytes(data, "x.txt")
+
+
+def test_windows_1252_and_utf16_are_read_and_said():
+    from onrecord.transcripts import sources_from_bytes
+
+    [src] = sources_from_bytes("MR. X: Caf\u00e9 \u201cquoted\u201d cr\u00e8me.".encode("cp1252"), "x.txt")
+    assert "Windows-1252" in src.note and "Café “quoted” crème." in src.text
+    [src] = sources_from_bytes("MR. X: Grüße.".encode("utf-16"), "y.txt")
+    assert src.note == "decoded as UTF-16" and "Grüße" in src.text
+    [src] = sources_from_bytes("MR. X: Grüße.".encode("utf-8"), "z.txt")
+    assert src.note is None
+
+
+def test_nonsense_front_matter_date_falls_back_to_the_text():
+    t = parse_bytes(b"---\ntitle: T\ndate: 2024-13-45\n---\nBriefing of March 3, 2021.\n\nMS. A: Yes.\n", "d.md")[0]
+    assert t.date == "2021-03-03"
+    t = parse_bytes(b"---\ntitle: T\ndate: soon\n---\nMS. A: Yes.\n", "d.md")[0]
+    assert t.date is None
 
 
 def test_malformed_front_matter_and_unknown_type():

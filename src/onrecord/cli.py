@@ -61,8 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args) -> Settings:
-    settings = get_settings()
+def _settings(args, settings: Settings) -> Settings:
     changes = {}
     if getattr(args, "index", None):
         changes["index"] = args.index
@@ -75,10 +74,11 @@ def _settings(args) -> Settings:
 def main(argv: list[str] | None = None, onrecord: Onrecord | None = None) -> int:
     """Run the CLI; returns the exit code. `onrecord` lets tests inject a service (e.g. a fake embedder)."""
     args = build_parser().parse_args(argv)
-    settings = _settings(args)
-    app = onrecord or Onrecord(settings)
-    if onrecord is not None:
-        app.settings = settings
+    if onrecord is None:
+        app = Onrecord(_settings(args, get_settings()))
+    else:
+        app = onrecord
+        app.settings = _settings(args, app.settings)
     try:
         return COMMANDS[args.command](app, args)
     except OnrecordError as exc:

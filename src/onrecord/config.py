@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     port: int = Field(7860, ge=1, le=65535, description="Port `onrecord serve` listens on.")
     api_key: str | None = Field(None, description="When set, writes (upload, delete) need `Authorization: Bearer KEY`.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list); none by default.")
-    max_upload_mb: float = Field(20.0, gt=0, description="Largest upload accepted by the API, in MB.")
+    max_upload_mb: float = Field(20.0, gt=0, description="Largest transcript file accepted (ingest and upload), in MB.")
     weak_score: float = Field(
         WEAK_SCORE, ge=-1, le=1, description="Answers whose cosine to the question is below this are weak; all weak = no answer."
     )

@@ -6,6 +6,7 @@ lands. A transcript already in the index (same content hash) is skipped as a dup
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,9 @@ from .embedding import Embedder
 from .errors import TranscriptError
 from .models import Passage, Transcript
 from .store import IndexWriter
-from .transcripts import SUFFIXES, parse_bytes
+from .transcripts import SUFFIXES, parse_source, sources_from_bytes
+
+MAX_FILE_MB = 20.0
 
 
 @dataclass
@@ -24,6 +27,7 @@ class IngestReport:
     added: list[Transcript] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)  # file names
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (file, note): landed, but worth a word
     passages: int = 0
 
     @property
@@ -35,39 +39,63 @@ class IngestReport:
             f"{len(self.added)} transcript(s) added ({self.passages} passages), "
             f"{len(self.duplicates)} skipped as duplicates, {len(self.failed)} failed"
         ]
+        lines += [f"  note: {name}: {note}" for name, note in self.notes]
         lines += [f"  failed: {name}: {reason}" for name, reason in self.failed]
         return "\n".join(lines)
 
 
-def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Files to ingest (folders are walked recursively) and the paths that cannot be used."""
+def collect_files(paths: Iterable[str | Path], max_mb: float = MAX_FILE_MB) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Files to ingest and the paths that cannot be used, with the reason.
+
+    Folders are walked recursively without following links to folders (no loops); a link to a
+    file is read, a broken one reported. Only files with a transcript suffix are taken from folders.
+    """
     files, problems = [], []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+            found = []
+            for root, _dirs, names in os.walk(path):
+                found += [Path(root) / n for n in names if Path(n).suffix.lower() in SUFFIXES]
             if not found:
                 problems.append((str(path), f"no transcript files ({', '.join(sorted(SUFFIXES))}) in this folder"))
-            files.extend(found)
-        elif path.is_file():
+            files.extend(sorted(found))
+        elif path.exists() or path.is_symlink():
             files.append(path)
         else:
             problems.append((str(path), "no such file or folder"))
-    return files, problems
+    usable = []
+    for f in files:
+        try:
+            size = f.stat().st_size
+        except OSError as exc:
+            problems.append((str(f), f"cannot read the file: {exc.strerror or exc}"))
+            continue
+        if not f.is_file():
+            problems.append((str(f), "not a regular file"))
+        elif size > max_mb * 1024 * 1024:
+            problems.append((str(f), f"the file is {size / 1024 / 1024:.1f} MB; the limit is {max_mb:g} MB (ONRECORD_MAX_UPLOAD_MB)"))
+        else:
+            usable.append(f)
+    return usable, problems
 
 
-def parse_many(items: Iterable[tuple[str, bytes]], meta: dict | None = None) -> tuple[list[Transcript], list[tuple[str, str]]]:
-    """Parse (path, bytes) pairs; a failure is recorded with its reason, never raised.
+def parse_many(items: Iterable[tuple[str, bytes]], meta: dict | None = None
+               ) -> tuple[list[Transcript], list[tuple[str, str]], list[tuple[str, str]]]:
+    """Parse (path, bytes) pairs into transcripts, failures (path, reason) and notes (path, note).
 
-    A transcript's `file` is the base name; failures are reported with the path as given.
+    A failure is recorded, never raised. A transcript's `file` is the base name; failures and
+    notes name the path as given.
     """
-    transcripts, failed = [], []
+    transcripts, failed, notes = [], [], []
     for name, data in items:
         try:
-            transcripts.extend(parse_bytes(data, Path(name).name, meta))
+            sources = sources_from_bytes(data, Path(name).name, meta)
+            transcripts.extend(parse_source(s) for s in sources)
+            notes.extend((name, s.note) for s in sources[:1] if s.note)
         except TranscriptError as exc:
             failed.append((name, str(exc)))
-    return transcripts, failed
+    return transcripts, failed, notes
 
 
 def _read(files: list[Path]) -> Iterable[tuple[str, bytes]]:
@@ -79,9 +107,9 @@ def _read(files: list[Path]) -> Iterable[tuple[str, bytes]]:
 
 
 def ingest_files(paths: Iterable[str | Path], index_dir: str | Path, embedder: Embedder, meta: dict | None = None,
-                 progress: bool = False) -> IngestReport:
+                 progress: bool = False, max_mb: float = MAX_FILE_MB) -> IngestReport:
     """Ingest files and folders into the index at `index_dir`."""
-    files, problems = collect_files(paths)
+    files, problems = collect_files(paths, max_mb)
     items, failed = [], list(problems)
     for name, data in _read(files):
         if isinstance(data, OSError):
@@ -95,8 +123,9 @@ def ingest_bytes(items: list[tuple[str, bytes]], index_dir: str | Path, embedder
                  progress: bool = False, failed: list[tuple[str, str]] | None = None) -> IngestReport:
     """Ingest already-read files (name, content); the shared path of the CLI and the HTTP upload."""
     report = IngestReport(failed=list(failed or []))
-    transcripts, parse_failures = parse_many(items, meta)
+    transcripts, parse_failures, notes = parse_many(items, meta)
     report.failed.extend(parse_failures)
+    report.notes.extend(notes)
     if not transcripts:
         return report
     embedder_dim = embedder.dim or _probe_dim(embedder)

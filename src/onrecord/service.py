@@ -59,7 +59,8 @@ class Onrecord:
         return self.searcher().search(question, top_k=top_k, speaker=speaker, since=since, until=until)
 
     def ingest_paths(self, paths: list[str], meta: dict | None = None, progress: bool = False) -> IngestReport:
-        report = ingest_files(paths, self.index_dir, self.embedder, meta=meta, progress=progress)
+        report = ingest_files(paths, self.index_dir, self.embedder, meta=meta, progress=progress,
+                              max_mb=self.settings.max_upload_mb)
         self._refresh()
         return report
 
@@ -117,6 +118,7 @@ def report_to_json(report: IngestReport) -> dict:
         "added": [{"id": t.id, "file": t.file, "title": t.title, "date": t.date} for t in report.added],
         "duplicates": report.duplicates,
         "failed": [{"file": f, "reason": r} for f, r in report.failed],
+        "notes": [{"file": f, "note": n} for f, n in report.notes],
         "passages": report.passages,
     }
 

@@ -70,6 +70,16 @@ def split_paragraphs(body: str) -> list[str]:
 # --- front matter and metadata ----------------------------------------------------------------
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML that leaves dates as text: a nonsense date is checked by us, not a crash in YAML."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def split_front_matter(text: str) -> tuple[dict, str]:
     """YAML front matter (between two '---' lines at the top) and the rest of the text."""
     if not text.startswith("---"):
@@ -78,7 +88,7 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     if not match:
         raise TranscriptError("front matter starts with '---' but has no closing '---' line")
     try:
-        meta = yaml.safe_load(match.group(1)) or {}
+        meta = yaml.load(match.group(1), Loader=_FrontMatterLoader) or {}
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
         raise TranscriptError(f"malformed YAML front matter: {first}") from None
@@ -388,6 +398,7 @@ class Source:
     text: str
     file: str
     meta: dict = field(default_factory=dict)
+    note: str | None = None  # how the file was read, when that is worth saying (not UTF-8)
 
 
 def parse_source(source: Source) -> Transcript:
@@ -660,20 +671,36 @@ def json_to_sources(payload: str, file: str, lines: bool) -> list[Source]:
     return sources
 
 
-def decode(data: bytes) -> str:
-    """Bytes of a transcript file -> text.
+def decode(data: bytes) -> tuple[str, str | None]:
+    """Bytes of a transcript file -> (text, a note when it was not UTF-8).
+
+    UTF-8 (with or without BOM) and UTF-16 with a BOM are read as such; other text is read as
+    Windows-1252 (which also covers Latin-1's printable characters), and the note says so.
 
     Raises:
         TranscriptError: for empty, binary or undecodable files.
     """
     if not data.strip():
         raise TranscriptError("the file is empty")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "decoded as UTF-16"
+        except UnicodeDecodeError:
+            raise TranscriptError("the file starts with a UTF-16 mark but is not UTF-16 text") from None
     if b"\x00" in data[:8192]:
         raise TranscriptError("the file is binary, not text")
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
-        raise TranscriptError(f"the file is not UTF-8 text (undecodable byte at offset {exc.start})") from None
+        offset = exc.start
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise TranscriptError(f"the file is not UTF-8 text (undecodable byte at offset {offset})") from None
+    controls = sum(1 for c in text if ord(c) < 32 and c not in "\t\n\r\f")
+    if controls > len(text) / 100:
+        raise TranscriptError("the file is binary, not text")
+    return text, f"not UTF-8 (byte at offset {offset}): decoded as Windows-1252"
 
 
 def sources_from_bytes(data: bytes, file: str, meta: dict | None = None) -> list[Source]:
@@ -681,7 +708,8 @@ def sources_from_bytes(data: bytes, file: str, meta: dict | None = None) -> list
     suffix = Path(file).suffix.lower()
     if suffix not in SUFFIXES:
         raise TranscriptError(f"unsupported file type '{suffix or file}' (expected one of {', '.join(sorted(SUFFIXES))})")
-    text = decode(data).replace("\r\n", "\n").replace("\r", "\n")
+    text, note = decode(data)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if suffix in HTML_SUFFIXES:
         sources = [html_to_source(text, file)]
     elif suffix in JSON_SUFFIXES:
@@ -691,6 +719,7 @@ def sources_from_bytes(data: bytes, file: str, meta: dict | None = None) -> list
         sources = [Source(text=body, file=file, meta=front)]
     for s in sources:
         s.meta.update({k: v for k, v in (meta or {}).items() if v})
+        s.note = note
     return sources
 
 
