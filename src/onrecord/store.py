@@ -237,8 +237,12 @@ class IndexWriter:
         self.committed = False
         try:
             self._open()
-        except BaseException:
+        except BaseException as exc:
+            if hasattr(self, "tmp"):
+                shutil.rmtree(self.tmp, ignore_errors=True)
             self._release()
+            if isinstance(exc, WRITE_ERRORS):
+                raise _write_error(self.dir, exc) from exc
             raise
 
     def _open(self) -> None:
@@ -363,6 +367,17 @@ class IndexWriter:
                 self.abort()
         finally:
             self._release()
+        if isinstance(exc, WRITE_ERRORS):
+            raise _write_error(self.dir, exc) from exc
+
+
+# what a full disk, a file-size limit or a failing device raise inside SQLite, FAISS or the OS
+WRITE_ERRORS = (OSError, sqlite3.Error, RuntimeError)
+
+
+def _write_error(index_dir: Path, exc: BaseException) -> IndexError_:
+    reason = str(exc).strip() or type(exc).__name__
+    return IndexError_(f"could not write the index at {index_dir} ({reason}); the previous index is unchanged")
 
 
 def _fsync(path: Path) -> None:

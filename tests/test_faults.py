@@ -1,0 +1,163 @@
+"""Faults: kill -9 mid-ingest, a second writer, a full disk, corrupt or truncated index files, and
+a server answering while another process ingests. Ingests run as real processes
+(tests/ingest_harness.py: the real ingest path with the fake embedder)."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import SEED, FakeEmbedder
+from fastapi.testclient import TestClient
+
+from onrecord.api import create_app
+from onrecord.errors import IndexError_
+from onrecord.service import Onrecord
+from onrecord.store import DB, MANIFEST, IndexReader, IndexWriter, read_manifest
+
+HARNESS = Path(__file__).parent / "ingest_harness.py"
+
+
+def harness(index: Path, paths: list[Path], delay: float = 0.0, max_file_bytes: int | None = None) -> subprocess.Popen:
+    cmd = [sys.executable, str(HARNESS), str(index), *map(str, paths), "--delay", str(delay)]
+    if max_file_bytes:
+        cmd += ["--max-file-bytes", str(max_file_bytes)]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    """40 distinct small briefings (about 400 passages): several embedding batches."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for n in range(40):
+        turns = []
+        for k in range(10):
+            turns.append(f"Q    Question {k} of briefing {n} about topic {(n * k) % 13}?")
+            turns.append(f"MS. DOE:  Answer {k} of briefing {n}: the policy on topic {(n * k) % 13} is unchanged. " * 3)
+        (folder / f"b{n:02d}.md").write_text(
+            f"---\ntitle: Briefing {n} by Jane Doe\ndate: 2024-02-{n % 28 + 1:02d}\n---\n\n" + "\n\n".join(turns) + "\n"
+        )
+    return folder
+
+
+@pytest.fixture
+def seeded(app) -> Onrecord:
+    report = app.ingest_paths([str(SEED)])
+    assert report.ok
+    return app
+
+
+def assert_answers(index: Path, transcripts: int) -> None:
+    reader = IndexReader(index)
+    assert reader.counts()[0] == transcripts
+    assert reader.vectors.ntotal == reader.counts()[1]
+    from onrecord.search import Searcher
+
+    result = Searcher(reader, FakeEmbedder()).search('"Article 5" retaliate', top_k=1)
+    assert result.answers[0].speaker == "Jens Stoltenberg"
+    reader.close()
+
+
+def test_kill_9_at_many_moments_leaves_the_old_index_and_a_rerun_completes(seeded, corpus):
+    index = seeded.index_dir
+    moments = ["start", 0.3, 0.8, 1.5, "embedding", "after-embedding", 2.5]
+    hit = []
+    for moment in moments:
+        proc = harness(index, [corpus], delay=0.05)
+        if moment == "start":
+            pass
+        elif moment == "embedding":
+            proc.stdout.readline()  # the first batch is embedded
+        elif moment == "after-embedding":
+            for line in proc.stdout:  # "embedded 96/400" ... until the last batch
+                if line.startswith("embedded "):
+                    done, total = line.split()[1].split("/")
+                    if done == total:
+                        break
+        else:
+            time.sleep(moment)
+        proc.kill()
+        proc.wait()
+        hit.append(moment)
+        manifest = read_manifest(index)
+        assert manifest["transcripts"] in (1, 41)
+        assert_answers(index, manifest["transcripts"])
+    rerun = harness(index, [corpus])
+    out, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err
+    report = json.loads(out[out.index("{"):])
+    assert len(report["added"]) + len(report["duplicates"]) == 40
+    assert_answers(index, 41)
+    assert not list(index.glob("gen-*.tmp")) and len(list(index.glob("gen-*"))) == 1
+    assert hit == moments
+
+
+def test_a_second_ingest_is_refused_while_one_runs(seeded, corpus, tmp_path):
+    first = harness(seeded.index_dir, [corpus], delay=0.1)
+    first.stdout.readline()  # it holds the lock and is embedding
+    other = tmp_path / "other.md"
+    other.write_text("---\ntitle: Other\n---\nMS. ROE: Something else entirely.\n")
+    second = harness(seeded.index_dir, [other])
+    _, err = second.communicate(timeout=60)
+    assert second.returncode == 2 and "is being written by pid" in err and "try again" in err
+    first.communicate(timeout=120)
+    assert first.returncode == 0
+    assert read_manifest(seeded.index_dir)["transcripts"] == 41
+
+
+def test_full_disk_fails_cleanly_with_the_old_index_intact(seeded, corpus):
+    index = seeded.index_dir
+    before = read_manifest(index)
+    db_size = (index / before["data"] / DB).stat().st_size
+    proc = harness(index, [corpus], max_file_bytes=db_size + 4096)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2
+    assert "could not write the index" in err and "the previous index is unchanged" in err
+    assert "Traceback" not in err
+    assert read_manifest(index) == before
+    assert not list(index.glob("gen-*.tmp"))
+    assert_answers(index, 1)
+
+
+def test_server_answers_from_the_old_generation_while_an_ingest_runs(seeded, corpus):
+    client = TestClient(create_app(seeded.settings, seeded, ui=False))
+    proc = harness(seeded.index_dir, [corpus], delay=0.1)
+    proc.stdout.readline()
+    for _ in range(5):
+        assert client.get("/api/health").json()["transcripts"] == 1
+        r = client.post("/api/ask", json={"question": '"Article 5" retaliate'})
+        assert r.status_code == 200 and r.json()["answers"][0]["speaker"] == "Jens Stoltenberg"
+    proc.communicate(timeout=120)
+    assert client.get("/api/health").json()["transcripts"] == 41
+
+
+def test_truncated_or_corrupt_index_files_are_named_with_the_fix(seeded):
+    index = seeded.index_dir
+    data = index / read_manifest(index)["data"]
+    db = data / DB
+    db.write_bytes(db.read_bytes()[:2000])
+    with pytest.raises(IndexError_, match=r"onrecord\.sqlite is corrupt .*rebuild the index"):
+        IndexReader(index)
+    (index / MANIFEST).write_text('{"format": 1, "data": ')
+    with pytest.raises(IndexError_, match=r"manifest\.json is unreadable"):
+        IndexReader(index)
+
+
+def test_missing_vectors_file_is_named(seeded):
+    index = seeded.index_dir
+    (index / read_manifest(index)["data"] / "vectors.faiss").unlink()
+    with pytest.raises(IndexError_, match=r"vectors\.faiss is missing"):
+        IndexReader(index)
+
+
+def test_stale_temporary_generation_is_cleaned_by_the_next_writer(seeded):
+    stale = seeded.index_dir / "gen-000099.tmp"
+    stale.mkdir()
+    (stale / DB).write_bytes(b"half written")
+    with IndexWriter(seeded.index_dir, "fake-hash-64", 64) as w:
+        w.commit()
+    assert not stale.exists()
+    assert_answers(seeded.index_dir, 1)
