@@ -110,6 +110,21 @@ def test_oversized_upload_and_missing_files(client):
     assert client.post("/api/transcripts").status_code == 422
 
 
+def test_oversized_bodies_are_refused_before_reading(client):
+    huge = b'{"question": "' + b"a" * 200_000 + b'"}'
+    r = client.post("/api/ask", content=huge, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "larger than" in r.json()["detail"]
+
+    def stream():  # no Content-Length: counted while it streams
+        for _ in range(100):
+            yield b"x" * 1024
+
+    r = client.post("/api/ask", content=stream(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    r = client.post("/api/ask", content=b"{}", headers={"content-type": "application/json", "content-length": "abc"})
+    assert r.status_code in (400, 413)
+
+
 def test_writes_need_the_key_reads_do_not(keyed):
     assert keyed.get("/api/health").status_code == 200
     assert keyed.post("/api/ask", json={"question": "iran"}).status_code == 200
@@ -120,6 +135,22 @@ def test_writes_need_the_key_reads_do_not(keyed):
     assert ok.status_code == 200 and ok.json()["duplicates"] == ["seed.txt"]
     tid = keyed.get("/api/transcripts").json()[0]["id"]
     assert keyed.delete(f"/api/transcripts/{tid}").status_code == 401
+
+
+def test_read_key_closes_reads_but_not_health(settings):
+    core = Onrecord(settings.model_copy(update={"api_key": "w", "read_key": "r"}), embedder=FakeEmbedder())
+    core.ingest_paths([str(SEED)])
+    c = TestClient(create_app(core.settings, core, ui=False))
+    assert c.get("/api/health").status_code == 200
+    for call in (lambda h: c.post("/api/ask", json={"question": "iran"}, headers=h),
+                 lambda h: c.get("/api/ask", params={"q": "iran"}, headers=h),
+                 lambda h: c.get("/api/transcripts", headers=h)):
+        assert call({}).status_code == 401
+        assert call({"Authorization": "Bearer nope"}).status_code == 401
+        assert call({"Authorization": "Bearer r"}).status_code == 200
+        assert call({"Authorization": "Bearer w"}).status_code == 200
+    files = [("files", ("seed.txt", SEED.read_bytes(), "text/plain"))]
+    assert c.post("/api/transcripts", files=files, headers={"Authorization": "Bearer r"}).status_code == 401
 
 
 def test_every_error_has_the_same_shape(client):

@@ -3,6 +3,7 @@
 
 import datetime as dt
 import hmac
+import json
 import logging
 import os
 import sys
@@ -102,12 +103,63 @@ class IngestOut(BaseModel):
 # --- the app -------------------------------------------------------------------------------------
 
 
+class BodyLimit:
+    """Refuse request bodies over a limit early: by Content-Length before reading, and by counting
+    when the body streams without one. Uploads may be larger than other requests."""
+
+    def __init__(self, app, upload_bytes: int, other_bytes: int = 64 * 1024):
+        self.app, self.upload_bytes, self.other_bytes = app, upload_bytes, other_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            return await self.app(scope, receive, send)
+        limit = self.upload_bytes if scope["path"].rstrip("/") == "/api/transcripts" else self.other_bytes
+        if not scope["path"].startswith("/api/"):
+            limit = self.upload_bytes  # the UI's own endpoints (uploads through the UI)
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return await _too_large(send, limit)
+        if length is not None:
+            return await self.app(scope, receive, send)
+        # no Content-Length (a chunked body): read it up to the limit, then replay it
+        chunks, seen, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return await self.app(scope, receive, send)
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            more = message.get("more_body", False)
+            if seen > limit:
+                return await _too_large(send, limit)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+async def _too_large(send, limit: int) -> None:
+    body = json.dumps({"detail": f"request body larger than {limit / 1024 / 1024:.2f} MB"}).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+
 def create_app(settings: Settings | None = None, onrecord: Onrecord | None = None, ui: bool = True) -> FastAPI:
     """The FastAPI app serving the API under /api and the Gradio UI at /."""
     settings = settings or get_settings()
     core = onrecord or Onrecord(settings)
     app = FastAPI(title="onrecord", version=__version__, description="What a spokesperson actually said, word for word.")
     app.state.onrecord = core
+    upload_bytes = int(settings.max_upload_mb * 1024 * 1024 * 1.05) + 64 * 1024  # a file plus multipart framing
+    app.add_middleware(BodyLimit, upload_bytes=upload_bytes)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"])
 
@@ -117,12 +169,19 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
     Core = Annotated[Onrecord, Depends(get_core)]
 
     def require_key(authorization: Annotated[str | None, Header()] = None) -> None:
-        if not settings.api_key:
-            return
-        given = (authorization or "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), settings.api_key.encode()):
+        if settings.api_key and not _key_matches(authorization, settings.api_key):
             raise HTTPException(401, "this endpoint needs 'Authorization: Bearer KEY' with the server's ONRECORD_API_KEY",
                                 headers={"WWW-Authenticate": "Bearer"})
+
+    def require_read(authorization: Annotated[str | None, Header()] = None) -> None:
+        if settings.read_key and not (
+            _key_matches(authorization, settings.read_key)
+            or (settings.api_key and _key_matches(authorization, settings.api_key))
+        ):
+            raise HTTPException(401, "reading needs 'Authorization: Bearer KEY' with ONRECORD_READ_KEY (or the API key)",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    Read = [Depends(require_read)]
 
     @app.exception_handler(OnrecordError)
     async def _onrecord_error(request: Request, exc: OnrecordError):
@@ -151,13 +210,13 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
         n_t, n_p = reader.counts()
         return Health(status="ok", transcripts=n_t, passages=n_p, model=reader.model)
 
-    @app.post("/api/ask", response_model=AskResponse)
+    @app.post("/api/ask", response_model=AskResponse, dependencies=Read)
     def ask(body: AskRequest, core: Core) -> dict:
         _check_dates(body.since, body.until)
         result = core.ask(body.question, body.top_k, body.speaker, _iso(body.since), _iso(body.until))
         return result_to_json(result)
 
-    @app.get("/api/ask", response_model=AskResponse)
+    @app.get("/api/ask", response_model=AskResponse, dependencies=Read)
     def ask_get(
         core: Core,
         q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION, description="The question.")],
@@ -171,11 +230,11 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
         _check_dates(since, until)
         return result_to_json(core.ask(q, top_k, speaker, _iso(since), _iso(until)))
 
-    @app.get("/api/transcripts", response_model=list[TranscriptRef])
+    @app.get("/api/transcripts", response_model=list[TranscriptRef], dependencies=Read)
     def list_transcripts(core: Core) -> list[dict]:
         return [vars(i) for i in core.reader().transcripts()]
 
-    @app.get("/api/transcripts/{tid}", response_model=TranscriptOut)
+    @app.get("/api/transcripts/{tid}", response_model=TranscriptOut, dependencies=Read)
     def get_transcript(tid: str, core: Core) -> dict:
         t = core.reader().transcript(tid)
         return {
@@ -208,8 +267,18 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
 
         from .ui import CSS, build_ui
 
-        app = gr.mount_gradio_app(app, build_ui(core), path="/", css=CSS, footer_links=["api"])
+        auth = None
+        if settings.read_key:  # the UI is a reader too: any user name, the read key (or API key) as password
+            keys = [k for k in (settings.read_key, settings.api_key) if k]
+            auth = lambda _user, password: any(hmac.compare_digest(password.encode(), k.encode()) for k in keys)  # noqa: E731
+        app = gr.mount_gradio_app(app, build_ui(core), path="/", css=CSS, footer_links=["api"], auth=auth)
     return app
+
+
+def _key_matches(authorization: str | None, key: str) -> bool:
+    """Constant-time comparison of a 'Bearer KEY' header with the key; the key is never logged."""
+    given = (authorization or "").removeprefix("Bearer ").strip()
+    return hmac.compare_digest(given.encode(), key.encode())
 
 
 def _iso(d: dt.date | None) -> str | None:

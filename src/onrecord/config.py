@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `onrecord serve` listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port `onrecord serve` listens on.")
     api_key: str | None = Field(None, description="When set, writes (upload, delete) need `Authorization: Bearer KEY`.")
+    read_key: str | None = Field(
+        None, description="When set, reads (ask, transcripts, the UI) need this key or the API key; health stays open."
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list); none by default.")
     max_upload_mb: float = Field(20.0, gt=0, description="Largest transcript file accepted (ingest and upload), in MB.")
     weak_score: float = Field(
@@ -32,7 +35,7 @@ class Settings(BaseSettings):
     )
     samples: Path | None = Field(None, description="Folder of transcripts for the first-run default index (default: the bundled samples).")
 
-    @field_validator("api_key")
+    @field_validator("api_key", "read_key")
     @classmethod
     def _blank_is_none(cls, v: str | None) -> str | None:
         return v or None

@@ -1,0 +1,45 @@
+"""The UI's rendering: everything from a transcript or a question is escaped; citations read well."""
+
+from onrecord.models import Answer, SearchResult, TranscriptInfo
+from onrecord.ui import card, citation, highlighted, long_date, render
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def answer(**kw) -> Answer:
+    base = dict(
+        text="We will act. " + HOSTILE, speaker="Jens Stoltenberg", score=0.7, span=(10, 60),
+        transcript=TranscriptInfo(id="t", title="NATO addresses Middle East tensions", date="2020-01-06",
+                                  source_url="https://example.org/a", file="a.txt", organisation="NATO"),
+        asked="Why? " + HOSTILE, asked_by="TV 2", highlights=((0, 12),),
+    )
+    base.update(kw)
+    return Answer(**base)
+
+
+def test_transcript_and_question_html_is_escaped():
+    html = render(SearchResult(question=HOSTILE, answers=(answer(speaker=HOSTILE),), no_answer=False))
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;" in html and "<mark>We will act.</mark>" in html
+
+
+def test_javascript_links_are_not_made_clickable():
+    html = card(1, answer(transcript=TranscriptInfo(id="t", title="T", date=None, source_url="javascript:alert(1)", file="f")))
+    assert "href" not in html and "undated" in html
+
+
+def test_citation_and_dates():
+    assert long_date("2020-01-06") == "6 January 2020"
+    c = citation(answer(text="I think  the important\n\nthing."))
+    assert c == ("Jens Stoltenberg, NATO, NATO addresses Middle East tensions, 6 January 2020: "
+                 "“I think the important thing.” (https://example.org/a)")
+
+
+def test_no_answer_is_said_plainly():
+    html = render(SearchResult(question="q", answers=(answer(weak=True),), no_answer=True))
+    assert "Nothing on the record answers this." in html and "weak match" in html
+    assert "Nothing on the record" in render(SearchResult(question="q", answers=(), no_answer=True))
+
+
+def test_highlight_offsets_are_respected():
+    assert highlighted("abc def ghi", [(4, 7)]) == "abc <mark>def</mark> ghi"
