@@ -83,6 +83,15 @@ def test_first_run_builds_the_default_index_and_answers_over_http(server):
     assert status == 422 and "question" in err["detail"]
 
 
+def test_short_load_run_has_no_errors(server):
+    """A CI-sized run of benchmarks/load.py (the documented run is 16 clients for 60 s)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import load
+
+    result = load.run(server, clients=4, seconds=5, questions=load.QUESTIONS, unique=True)
+    assert result["errors"] == 0 and result["requests"] >= 10, result
+
+
 def test_browser_asks_and_sees_the_quote(server):
     from playwright.sync_api import sync_playwright
 
