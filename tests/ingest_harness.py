@@ -15,7 +15,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import FakeEmbedder  # noqa: E402
-
 from onrecord.cli import main  # noqa: E402
 from onrecord.config import Settings  # noqa: E402
 from onrecord.service import Onrecord  # noqa: E402

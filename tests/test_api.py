@@ -1,9 +1,9 @@
 """The HTTP API through FastAPI's TestClient (fake embedder), every endpoint and bad input."""
 
 import pytest
-from conftest import DATA, SEED, FakeEmbedder
 from fastapi.testclient import TestClient
 
+from conftest import DATA, SEED, FakeEmbedder
 from onrecord.api import create_app
 from onrecord.service import Onrecord
 

@@ -5,11 +5,11 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import DATA, SEED, FakeEmbedder
 
+from conftest import DATA, SEED, FakeEmbedder
 from onrecord.chunking import MAX_WORDS, chunk, split_span
 from onrecord.cli import main
-from onrecord.errors import BadQuery, IndexLocked, ModelMismatch
+from onrecord.errors import BadQuery, IndexError_, IndexLocked, ModelMismatch
 from onrecord.search import fts_query, parse_query, rrf
 from onrecord.store import IndexReader, IndexWriter, read_manifest
 from onrecord.transcripts import parse_file
@@ -148,7 +148,7 @@ def test_failed_write_leaves_previous_generation_answering(app):
     app.ingest_paths([str(SEED)])
     before = read_manifest(app.index_dir)
     t = parse_file(DATA / "1977-09-21-carter-news-conference.md")[0]
-    with pytest.raises(RuntimeError):
+    with pytest.raises(IndexError_, match="the previous index is unchanged"):
         with IndexWriter(app.index_dir, "fake-hash-64", 64) as w:
             w.add(t, chunk(t), FakeEmbedder().embed([p.embedding_text() for p in chunk(t)]))
             raise RuntimeError("crash before commit")

@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SEED, FakeEmbedder
 from fastapi.testclient import TestClient
 
+from conftest import SEED, FakeEmbedder
 from onrecord.api import create_app
 from onrecord.errors import IndexError_
 from onrecord.service import Onrecord

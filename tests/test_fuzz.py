@@ -2,10 +2,10 @@
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
-from conftest import SEED, FakeEmbedder
 from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 
+from conftest import SEED, FakeEmbedder
 from onrecord.api import create_app
 from onrecord.config import Settings
 from onrecord.service import Onrecord

@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import DATA
 
+from conftest import DATA
 from onrecord.evaluation import normalize
 
 pytestmark = pytest.mark.slow

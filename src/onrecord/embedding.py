@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 

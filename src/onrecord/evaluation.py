@@ -13,8 +13,8 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
 _PUNCT = re.compile(r"[^\w\s]|_", re.UNICODE)

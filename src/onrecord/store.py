@@ -358,7 +358,7 @@ class IndexWriter:
         finally:
             self._lock.close()
 
-    def __enter__(self) -> "IndexWriter":
+    def __enter__(self) -> IndexWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
