@@ -67,6 +67,7 @@ def test_ingest_search_reingest_and_remove(app, fake_embedder):
     assert reader.vectors.ntotal == reader.counts()[1] == manifest["passages"] - len(chunk(full))
     hits = reader.db.execute("SELECT count(*) FROM passages_fts WHERE passages_fts MATCH 'Stoltenberg'").fetchone()[0]
     assert hits == 0
+    assert reader.document_frequency(["stoltenberg", "soleimani"]) in ({}, {"stoltenberg": 0, "soleimani": 0})
     assert all(a.transcript.id != seed.id for a in app.ask("Article 5 Iran retaliate", top_k=10).answers)
 
 
@@ -223,3 +224,25 @@ def test_rrf_prefers_items_ranked_high_in_both():
 def test_embedder_vectors_are_normalised(fake_embedder):
     v = fake_embedder.embed(["a b c", "d e"])
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0)
+
+
+def test_graph_index_above_the_threshold_is_kept_in_step(app, monkeypatch):
+    import onrecord.store as store
+
+    monkeypatch.setattr(store, "HNSW_THRESHOLD", 20)
+    app.ingest_paths([str(SEED), str(DATA / "1977-09-21-carter-news-conference.md")])
+    reader = app.reader()
+    data = app.index_dir / read_manifest(app.index_dir)["data"]
+    assert (data / store.HNSW).is_file() and reader.search_index is not reader.vectors
+    assert reader.search_index.ntotal == reader.vectors.ntotal
+    app.ingest_paths([str(DATA / "1961-03-23-kennedy-news-conference.md")])  # added to the graph
+    reader = app.reader()
+    assert reader.search_index.ntotal == reader.vectors.ntotal == reader.counts()[1]
+    q = FakeEmbedder().embed_query("Bert Lance resignation")
+    _, approx = reader.search_index.search(q.reshape(1, -1), 10)
+    assert len(set(approx[0]) & set(reader.exact_search(q, 10))) >= 9
+    seed = next(i.id for i in reader.transcripts() if i.date == "2020-01-06")
+    app.remove([seed])  # the graph is rebuilt without the removed passages
+    reader = app.reader()
+    assert reader.search_index.ntotal == reader.vectors.ntotal == reader.counts()[1]
+    assert all(a.transcript.id != seed for a in app.ask("Article 5 Iran", top_k=10).answers)

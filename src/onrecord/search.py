@@ -19,6 +19,7 @@ from .embedding import Embedder
 from .errors import BadQuery
 from .models import Answer, SearchResult, TranscriptInfo
 from .store import IndexReader
+from .terms import terms_of
 
 RRF_K = 20  # Cormack et al. 2009 use 60; 20 trusts the top of each list more (measured: README)
 LEXICAL_WEIGHT = 1.6  # lexical matches count more than dense ones (measured on the development set)
@@ -30,19 +31,10 @@ WEAK_SCORE = 0.38
 # An answer turn up to this many words is returned whole (its best passage highlighted); a longer
 # one is returned as its best passage grown with neighbouring passages of the same turn.
 ANSWER_WORDS = 350
+MAX_DF = 0.10  # lexical search skips words found in more than this share of passages
+MAX_TERMS = 12
 SHORT_ANSWER_WORDS = 12  # shorter answers ("Go ahead.", "J.J.") only rank on their question's strength
 
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are aren't as at be because been before being below
-    between both but by can could did didn't do does doesn't doing don't down during each few for from further
-    had has have having he her here hers herself him himself his how i if in into is isn't it it's its itself
-    just me more most my myself no nor not now of off on once only or other our ours ourselves out over own
-    same she should so some such than that that's the their theirs them themselves then there these they this
-    those through to too under until up very was we were what when where which while who whom why will with
-    would you your yours yourself yourselves say said says tell told think thinks get got us also still going
-    whether let lets any much many way ask asked new""".split()
-)
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
 _PHRASE = re.compile(r"[\"“”]([^\"“”]{2,200})[\"“”]")
 _YEAR = re.compile(r"\b(19[4-9]\d|20[0-4]\d)\b")
 # "what did the President say", "the President's view": the President is the one speaking
@@ -68,18 +60,6 @@ class Query:
     organisation: str | None = None
     years: tuple[str, ...] = ()
     president: bool = False
-
-
-def terms_of(text: str) -> list[str]:
-    """Content words of a question, lower case, without stop words (for lexical search)."""
-    out = []
-    for w in _WORD.findall(text):
-        w = w.lower().replace("’", "'").strip("'-")
-        if w.endswith("'s"):
-            w = w[:-2]
-        if w and w not in STOPWORDS and (len(w) > 1 or w.isdigit()):
-            out.append(w)
-    return list(dict.fromkeys(out))
 
 
 def parse_query(text: str, known_speakers: list[str], speaker: str | None = None, since: str | None = None,
@@ -204,7 +184,7 @@ class Searcher:
     def dense(self, qvec: np.ndarray, q: Query, n: int) -> list[int]:
         import faiss
 
-        index = self.reader.vectors
+        index = self.reader.search_index
         if index.ntotal == 0:
             return []
         allowed = self._allowed_ids(q)
@@ -212,23 +192,39 @@ class Searcher:
         if allowed is not None:
             if len(allowed) == 0:
                 return []
+            if index is not self.reader.vectors:  # a filtered graph search can miss: filter exact vectors
+                index = self.reader.vectors
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
         k = min(n, index.ntotal)
         _, ids = index.search(qvec.reshape(1, -1).astype(np.float32), k, params=params)
         return [int(i) for i in ids[0] if i >= 0]
 
     def lexical(self, q: Query, n: int) -> list[int]:
-        match = fts_query(q.terms, q.phrases)
+        match = fts_query(self._selective(q.terms), q.phrases)
         if not match:
             return []
         where, args = self._filter_sql(q)
+        order = " ORDER BY bm25(passages_fts, 1.0, 0.5, 0.5, 1.0) LIMIT ?"
+        if not where:  # no join: the full-text index alone is several times faster
+            sql = "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?" + order
+            return [r[0] for r in self.reader.db.execute(sql, [match, n])]
         sql = (
             "SELECT p.id FROM passages_fts f JOIN passages p ON p.id = f.rowid "
-            "JOIN transcripts t ON t.id = p.transcript_id WHERE passages_fts MATCH ?"
-            + (f" AND {where}" if where else "")
-            + " ORDER BY bm25(passages_fts, 1.0, 0.5, 0.5, 1.0) LIMIT ?"
+            "JOIN transcripts t ON t.id = p.transcript_id WHERE passages_fts MATCH ? AND " + where + order
         )
         return [r[0] for r in self.reader.db.execute(sql, [match, *args, n])]
+
+    def _selective(self, terms: tuple[str, ...]) -> tuple[str, ...]:
+        """The question's words worth a lexical search: those in at most MAX_DF of the passages
+        (a very common word adds little to BM25 but costs a long posting list), at most MAX_TERMS
+        of them, rarest first; the rarest word stays when all are common."""
+        if not terms:
+            return ()
+        df = self.reader.document_frequency(list(terms))
+        n = max(1, self.reader.counts()[1])
+        ranked = sorted(terms, key=lambda t: df.get(t, 0))
+        kept = [t for t in ranked if df.get(t, 0) <= MAX_DF * n][:MAX_TERMS]
+        return tuple(kept or ranked[:1])
 
     def search(self, question: str, top_k: int = 5, speaker: str | None = None, since: str | None = None,
                until: str | None = None) -> SearchResult:
