@@ -33,6 +33,7 @@ WEAK_SCORE = 0.38
 ANSWER_WORDS = 350
 MAX_DF = 0.10  # lexical search skips words found in more than this share of passages
 MAX_TERMS = 12
+MAX_POSTINGS = 60_000  # and stops adding words (rarest first) once their posting lists hold this many passages
 SHORT_ANSWER_WORDS = 12  # shorter answers ("Go ahead.", "J.J.") only rank on their question's strength
 
 _PHRASE = re.compile(r"[\"“”]([^\"“”]{2,200})[\"“”]")
@@ -215,15 +216,21 @@ class Searcher:
         return [r[0] for r in self.reader.db.execute(sql, [match, *args, n])]
 
     def _selective(self, terms: tuple[str, ...]) -> tuple[str, ...]:
-        """The question's words worth a lexical search: those in at most MAX_DF of the passages
-        (a very common word adds little to BM25 but costs a long posting list), at most MAX_TERMS
-        of them, rarest first; the rarest word stays when all are common."""
+        """The question's words worth a lexical search, rarest first: those in at most MAX_DF of
+        the passages (a very common word adds little to BM25 but costs a long posting list), at
+        most MAX_TERMS of them and MAX_POSTINGS postings in all (binding only on large indexes);
+        the rarest word stays when all are common."""
         if not terms:
             return ()
         df = self.reader.document_frequency(list(terms))
         n = max(1, self.reader.counts()[1])
         ranked = sorted(terms, key=lambda t: df.get(t, 0))
-        kept = [t for t in ranked if df.get(t, 0) <= MAX_DF * n][:MAX_TERMS]
+        kept, postings = [], 0
+        for t in ranked:
+            if df.get(t, 0) > MAX_DF * n or len(kept) == MAX_TERMS or (kept and postings + df.get(t, 0) > MAX_POSTINGS):
+                break
+            kept.append(t)
+            postings += df.get(t, 0)
         return tuple(kept or ranked[:1])
 
     def search(self, question: str, top_k: int = 5, speaker: str | None = None, since: str | None = None,

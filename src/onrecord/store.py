@@ -38,7 +38,7 @@ HNSW = "vectors.hnsw"
 # query on 2 cores; HNSW ~1-2 ms at either (benchmarks/scale.py).
 HNSW_THRESHOLD = 200_000
 HNSW_M = 32
-HNSW_EF_SEARCH = 96
+HNSW_EF_SEARCH = 128
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS transcripts (
@@ -185,11 +185,8 @@ class IndexReader:
         return transcript_from_row(row)
 
     def speakers(self) -> list[tuple[str, int]]:
-        """Spokespeople in the index with their number of passages, most first."""
-        rows = self.db.execute(
-            "SELECT speaker, count(*) FROM passages WHERE role='spokesperson' GROUP BY speaker ORDER BY 2 DESC"
-        )
-        return [(r[0], r[1]) for r in rows]
+        """Spokespeople in the index with their number of passages, most first (from the manifest)."""
+        return [(name, n) for name, n in self.manifest.get("speakers", [])]
 
     def passages(self, ids: list[int]) -> dict[int, sqlite3.Row]:
         if not ids:
@@ -371,6 +368,9 @@ class IndexWriter:
         self.db.commit()
         n_t = self.db.execute("SELECT count(*) FROM transcripts").fetchone()[0]
         n_p = self.db.execute("SELECT count(*) FROM passages").fetchone()[0]
+        speakers = self.db.execute(
+            "SELECT speaker, count(*) FROM passages WHERE role='spokesperson' GROUP BY speaker ORDER BY 2 DESC"
+        ).fetchall()
         self.db.close()
         _faiss().write_index(self.vectors, str(self.tmp / VECTORS))
         written = [DB, VECTORS]
@@ -386,7 +386,7 @@ class IndexWriter:
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         manifest = {
             "format": FORMAT, "model": self.model, "dim": self.dim, "generation": self.generation,
-            "data": final.name, "transcripts": n_t, "passages": n_p,
+            "data": final.name, "transcripts": n_t, "passages": n_p, "speakers": [list(r) for r in speakers],
             "created": (self.manifest or {}).get("created", now), "updated": now,
         }
         tmp_manifest = self.dir / (MANIFEST + ".tmp")
