@@ -21,7 +21,7 @@ from .models import Answer, SearchResult, TranscriptInfo
 from .store import IndexReader
 from .terms import terms_of
 
-RRF_K = 20  # Cormack et al. 2009 use 60; 20 trusts the top of each list more (measured: README)
+RRF_K = 20  # Cormack et al. 2009 use 60; 20 trusts the top of each list more (measured on the development set)
 LEXICAL_WEIGHT = 1.6  # lexical matches count more than dense ones (measured on the development set)
 CANDIDATES = 100  # per retriever
 MAX_QUESTION_CHARS = 2000
@@ -138,10 +138,10 @@ def highlights(text: str, terms: tuple[str, ...], phrases: tuple[str, ...], limi
             scored.append((score, s, e))
     if not scored:
         return []
-    best = max(scored)[0]
-    keep = sorted((s, e) for score, s, e in scored if score >= max(1, best - 1))
-    keep = sorted(sorted(keep, key=lambda se: -[x[0] for x in scored if x[1] == se[0]][0])[:limit])
-    return keep
+    best = max(score for score, _, _ in scored)
+    near_best = [(score, s, e) for score, s, e in scored if score >= max(1, best - 1)]
+    top = sorted(near_best, key=lambda x: (-x[0], x[1]))[:limit]
+    return sorted((s, e) for _, s, e in top)
 
 
 class Searcher:

@@ -438,7 +438,6 @@ def parse_source(source: Source) -> Transcript:
     last_speaker: dict | None = None  # who continues after a separator
     topic: str | None = None
     any_label = any(p.kind == "label" for p in paras)
-    statement_by: str | None = None
     breaks: set[int] = set()  # turn indices that follow an omission ("[...]"): a new exchange
     outlets = {p.label: p.outlet for p in paras if p.kind == "label" and p.outlet}
 
@@ -480,7 +479,6 @@ def parse_source(source: Source) -> Transcript:
                 last_speaker = None
         elif para.kind == "heading":
             close()
-            m = _SPEECH_MARKER_RE.match(para.text)
             topic = para.text if style == "caps-period" and para.text not in ("QUESTIONS",) else topic
         elif para.kind in ("end", "stop"):
             close()
@@ -492,9 +490,8 @@ def parse_source(source: Source) -> Transcript:
             m = _SPEECH_MARKER_RE.match(para.text)
             if m and len(para.text.split()) <= 8:
                 close()
-                statement_by = m.group("name")
-                last_speaker = dict(
-                    speaker=names.resolve(statement_by), role=SPOKESPERSON, affiliation=None,
+                last_speaker = dict(  # "Jens Stoltenberg's speech": the unlabelled text that follows is his
+                    speaker=names.resolve(m.group("name")), role=SPOKESPERSON, affiliation=None,
                     label="", topic=topic, start=0, end=0,
                 )
                 continue
