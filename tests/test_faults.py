@@ -161,3 +161,38 @@ def test_stale_temporary_generation_is_cleaned_by_the_next_writer(seeded):
         w.commit()
     assert not stale.exists()
     assert_answers(seeded.index_dir, 1)
+
+
+def test_concurrent_questions_while_generations_change(seeded, corpus):
+    """Readers in several threads while another process publishes generations: no errors."""
+    import threading
+
+    errors, answered = [], []
+    stop = threading.Event()
+
+    def ask():
+        while not stop.is_set():
+            try:
+                r = seeded.ask('"Article 5" retaliate', top_k=3)
+                answered.append(r.answers[0].speaker == "Jens Stoltenberg")
+            except Exception as exc:  # any error at all is a failure here
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(2):  # publish, then publish again with nothing new and a removal in between
+            proc = harness(seeded.index_dir, [corpus], delay=0.02)
+            proc.communicate(timeout=120)
+            assert proc.returncode == 0
+            other = Onrecord(seeded.settings, embedder=FakeEmbedder())
+            ids = [i.id for i in other.reader().transcripts() if i.date != "2020-01-06"][:20]
+            other.remove(ids)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not errors, errors[:3]
+    assert answered and all(answered)
+    assert seeded.reader().generation == read_manifest(seeded.index_dir)["generation"]

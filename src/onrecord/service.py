@@ -35,24 +35,24 @@ class Onrecord:
         return Path(self.settings.index)
 
     def reader(self) -> IndexReader:
-        """The current index generation (switches when another process publishes a new one)."""
+        """The current index generation: a new reader (and searcher) when a writer, here or in
+        another process, has published a newer one; requests in flight keep the old one."""
+        manifest = read_manifest(self.index_dir)
         with self._lock:
-            if self._reader is None:
-                manifest = read_manifest(self.index_dir)
-                if manifest is None:
-                    raise IndexNotFound(
-                        f"no index at {self.index_dir}: build one with 'onrecord ingest PATH --index {self.index_dir}'"
-                    )
+            if manifest is None and self._reader is None:
+                raise IndexNotFound(
+                    f"no index at {self.index_dir}: build one with 'onrecord ingest PATH --index {self.index_dir}'"
+                )
+            if self._reader is None or (manifest and manifest.get("generation") != self._reader.generation):
                 check_model(manifest, self.embedder.name, self.index_dir)
                 self._reader = IndexReader(self.index_dir)
                 self._searcher = Searcher(self._reader, self.embedder, self.settings.weak_score)
-            else:
-                self._reader.refresh()
             return self._reader
 
     def searcher(self) -> Searcher:
         self.reader()
-        return self._searcher
+        with self._lock:
+            return self._searcher
 
     def ask(self, question: str, top_k: int = 5, speaker: str | None = None, since: str | None = None,
             until: str | None = None) -> SearchResult:
@@ -84,9 +84,8 @@ class Onrecord:
         return self.ingest_paths([str(samples)], progress=progress)
 
     def _refresh(self) -> None:
-        with self._lock:
-            if self._reader is not None:
-                self._reader.refresh()
+        if self._reader is not None:
+            self.reader()
 
 
 def answer_to_json(a: Answer) -> dict:

@@ -97,7 +97,10 @@ def _row_to_info(row) -> TranscriptInfo:
 
 
 class IndexReader:
-    """Read access to the current generation of an index directory."""
+    """Read access to one generation of an index directory (the current one when opened).
+
+    A reader never changes generation: a newer generation gets a new reader, so a search in
+    flight keeps a consistent view while the next request sees the new data."""
 
     def __init__(self, index_dir: str | Path):
         self.dir = Path(index_dir)
@@ -147,19 +150,12 @@ class IndexReader:
                 f"index file {vec_path} holds {vectors.ntotal} vectors of dimension {vectors.d}, the database "
                 f"{n_passages} passages of dimension {manifest['dim']}: rebuild the index with 'onrecord ingest'"
             )
-        old = self.db
         self.manifest, self.db, self.vectors = manifest, db, vectors
         self.search_index = graph or vectors  # what dense search asks: the graph when there is one
-        if old is not None:
-            old.close()
 
-    def refresh(self) -> bool:
-        """Switch to a newer generation if a writer published one. Returns True if it did."""
-        manifest = read_manifest(self.dir)
-        if manifest and manifest.get("generation") != self.manifest.get("generation"):
-            self._load()
-            return True
-        return False
+    @property
+    def generation(self) -> int:
+        return self.manifest.get("generation", 0)
 
     @property
     def model(self) -> str:
