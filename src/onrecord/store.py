@@ -38,7 +38,7 @@ HNSW = "vectors.hnsw"
 # query on 2 cores; HNSW ~1-2 ms at either (benchmarks/scale.py).
 HNSW_THRESHOLD = 200_000
 HNSW_M = 32
-HNSW_EF_SEARCH = 128
+HNSW_EF_SEARCH = 512  # recall@10 0.9986 (real vectors) at 128; 0.96 vs 0.82 at 128 on the clustered synthetic 1M
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS transcripts (
