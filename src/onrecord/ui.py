@@ -147,8 +147,7 @@ def build_ui(core: Onrecord) -> gr.Blocks:
             q = parse_query(question, core.searcher().known_speakers())
             if filt_speaker is None:
                 if q.named_speakers:
-                    ctx["speaker"] = None  # the question names its speaker: steer, don't filter
-                    ctx["named"] = q.named_speakers[0]
+                    ctx["named"] = q.named_speakers[0]  # steers this question, filters its follow-ups
                 elif FOLLOW_UP.match(question) and ctx.get("named"):
                     filt_speaker = ctx["named"]
                     note = f"Follow-up: still {filt_speaker}"
