@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import asdict
 from pathlib import Path
 
 from .config import Settings
@@ -98,11 +99,7 @@ def answer_to_json(a: Answer) -> dict:
         "score": a.score,
         "highlights": [list(h) for h in a.highlights],
         "span": list(a.span),
-        "transcript": {
-            "id": a.transcript.id, "title": a.transcript.title, "date": a.transcript.date,
-            "source_url": a.transcript.source_url, "file": a.transcript.file,
-            "organisation": a.transcript.organisation,
-        },
+        "transcript": asdict(a.transcript),
         "topic": a.topic,
         "weak": a.weak,
     }

@@ -12,6 +12,7 @@ import datetime as dt
 import hmac
 import html
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
@@ -156,8 +157,10 @@ def build_ui(core: Onrecord) -> gr.Blocks:
             if FOLLOW_UP.match(question) and not (since or until):
                 since, until = ctx.get("since"), ctx.get("until")
             ctx.update(since=since or None, until=until or None)
-            result = core.ask(question, top_k=5, speaker=filt_speaker, since=_date(since), until=_date(until))
+            # one search serves both: the first 5 answers of 30 are exactly a top-5 search's answers
             spread = core.ask(question, top_k=30, speaker=filt_speaker, since=_date(since), until=_date(until))
+            shown = spread.answers[:5]
+            result = replace(spread, answers=shown, no_answer=not shown or all(a.weak for a in shown))
         except OnrecordError as exc:
             history += [{"role": "user", "content": question}, {"role": "assistant", "content": f"⚠️ {exc}"}]
             return history, ctx, [], gr.update(choices=[], value=None), "", "", pd.DataFrame({"year": [], "answers": []}), ""
