@@ -1,28 +1,49 @@
-"""Ingest throughput and warm `ask` latency, measured in one run on this machine.
+"""onrecord's cost curves on this machine, in one run: ingest, `ask` latency, cold start, memory.
 
-    python benchmarks/bench.py CORPUS_DIR [--queries QUERIES.jsonl] [--rounds 3]
+    python benchmarks/bench.py CORPUS_DIR [--queries QUERIES.jsonl] [--sizes 10000 100000 1000000]
+                               [--work /tmp/onrecord-bench] [--backend onnx]
 
-(a) ingest: the corpus into a fresh temporary index, timed by stage (parse + chunk, embed, store),
-    and the raw `model.encode` of the same passage texts in the same run, as a ratio;
-(b) ask: every query (or a built-in list) asked `--rounds` times after one warm-up pass, one
-    client, p50/p99 and the per-stage breakdown (query embedding, dense, lexical, fusion,
-    presentation).
+(a) ingest: CORPUS_DIR through the real `ingest` path (parse, chunk, embed, SQLite + FTS5 + FAISS,
+    publish) into a fresh index, with the time spent inside the embedder's forward passes; then,
+    in the same run, the same passage texts embedded again on their own ("raw encode": the model's
+    speed, the ingest ceiling) and through sentence-transformers' `model.encode` on torch fp32 (the
+    reference path; --no-torch skips it). Ratios: ingest / raw encode.
+(b) ask: every query (or a built-in list), one client, warm (model loaded, one pass first), the
+    query-embedding cache cleared before each so the model runs every time: p50/p99 and the stage
+    breakdown (embed, dense, lexical, fusion, present), the dense index kind and its recall@10
+    against exact search. At the real index's size and at each --sizes.
+(c) cold start: a new process from start to its first answer, then the rest of the queries, and
+    its RSS (VmHWM: peak) at the end. At each size.
+
+The row at the corpus's own size is REAL (real text, real vectors). The --sizes rows are
+SYNTHETIC: the real index is repeated with distinct transcript ids (`-cN`) until it holds N
+passages; text is the real text, and a copy's vector is its own real vector plus --mix (0.5)
+times another random real passage's, renormalised, so points spread like real ones instead of
+piling up as exact duplicates. Synthetic indexes are kept under --work and reused by later runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from onrecord.chunking import chunk
-from onrecord.embedding import SentenceTransformerEmbedder
-from onrecord.ingest import collect_files, parse_many
-from onrecord.search import Searcher
-from onrecord.store import IndexReader, IndexWriter
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from onrecord import store  # noqa: E402
+from onrecord.chunking import chunk  # noqa: E402
+from onrecord.embedding import DEFAULT_BACKEND, BACKENDS, make_embedder  # noqa: E402
+from onrecord.ingest import collect_files, ingest_files, parse_many  # noqa: E402
+from onrecord.models import Passage  # noqa: E402
+from onrecord.search import Searcher  # noqa: E402
+from onrecord.store import IndexReader, IndexWriter, index_backend, read_manifest, transcript_from_row  # noqa: E402
 
 QUESTIONS = [
     "What did NATO say about Article 5?", "Iran nuclear weapons", "What did Kirby say about the hostages?",
@@ -35,80 +56,226 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def bench_ingest(corpus: Path, index: Path, embedder: SentenceTransformerEmbedder) -> dict:
+class TimedEmbedder:
+    """The embedder, with the seconds spent inside it added up."""
+
+    def __init__(self, inner):
+        self.inner, self.seconds = inner, 0.0
+        self.name, self.backend, self.dim = inner.name, inner.backend, inner.dim
+
+    def embed(self, texts, progress=None):
+        t = time.perf_counter()
+        try:
+            return self.inner.embed(texts, progress)
+        finally:
+            self.seconds += time.perf_counter() - t
+
+
+def bench_ingest(corpus: Path, index: Path, embedder, torch_reference: bool) -> dict:
+    timed = TimedEmbedder(embedder)
     t0 = time.perf_counter()
+    report = ingest_files([corpus], index, timed)
+    total = time.perf_counter() - t0
+    # the same passage texts, for the raw runs
     files, _ = collect_files([corpus])
-    transcripts, failed, _ = parse_many((str(f), f.read_bytes()) for f in files)
-    passages = [chunk(t) for t in transcripts]
-    texts = [p.embedding_text() for ps in passages for p in ps]
-    t1 = time.perf_counter()
-    vectors = embedder.embed(texts)
-    t2 = time.perf_counter()
-    with IndexWriter(index, embedder.name, embedder.dim) as w:
-        at = 0
-        for t, ps in zip(transcripts, passages):
-            w.add(t, ps, vectors[at : at + len(ps)])
-            at += len(ps)
-        w.commit()
-    t3 = time.perf_counter()
-    # the model alone on the same texts, same batch size, length-sorted as sentence-transformers does
-    model = embedder.load()
+    transcripts, _, _ = parse_many((str(f), f.read_bytes()) for f in files)
+    texts = [p.embedding_text() for t in transcripts for p in chunk(t)]
     r0 = time.perf_counter()
-    model.encode(texts, batch_size=embedder.batch_size, normalize_embeddings=True, show_progress_bar=False)
+    embedder.embed(texts)
     raw = time.perf_counter() - r0
-    tokens = sum(len(model.tokenizer(t, truncation=True, max_length=model.max_seq_length)["input_ids"]) for t in texts)
-    total = t3 - t0
-    return {
-        "transcripts": len(transcripts), "failed": len(failed), "passages": len(texts), "tokens": tokens,
-        "parse_chunk_s": t1 - t0, "embed_s": t2 - t1, "store_s": t3 - t2, "total_s": total,
+    out = {
+        "backend": embedder.backend, "transcripts": len(report.added), "failed": len(report.failed),
+        "passages": report.passages, "total_s": total, "embed_s": timed.seconds, "other_s": total - timed.seconds,
         "raw_encode_s": raw, "ingest_over_raw_encode": total / raw,
-        "transcripts_per_s": len(transcripts) / total, "passages_per_s": len(texts) / total,
-        "tokens_per_s": tokens / total,
+        "transcripts_per_s": len(report.added) / total, "passages_per_s": report.passages / total,
     }
+    from tokenizers import Tokenizer
+
+    from onrecord.embedding import model_path
+
+    tok = Tokenizer.from_file(os.path.join(model_path(embedder.name), "tokenizer.json"))
+    tok.no_padding()
+    tok.enable_truncation(256)
+    out["tokens"] = sum(len(e.ids) for e in tok.encode_batch(texts))
+    out["tokens_per_s"] = out["tokens"] / total
+    if torch_reference:
+        model = make_embedder(embedder.name, "torch", embedder.threads).load()
+        r0 = time.perf_counter()
+        model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+        out["torch_encode_s"] = time.perf_counter() - r0
+        out["ingest_over_torch_encode"] = total / out["torch_encode_s"]
+    return out
+
+
+def build_synthetic(source: Path, target: Path, size: int, mix: float = 0.5, seed: int = 0) -> float:
+    """Repeat the real index at `source` into `target` until it holds `size` passages."""
+    reader = IndexReader(source)
+    pool = np.stack([np.frombuffer(r[0], dtype=np.float32) for r in reader.db.execute("SELECT vector FROM passages ORDER BY id")])
+    rng = np.random.default_rng(seed)
+    rows = reader.db.execute("SELECT * FROM transcripts").fetchall()
+    per_transcript: dict[str, list] = {}
+    for p in reader.db.execute("SELECT * FROM passages ORDER BY id"):
+        per_transcript.setdefault(p["transcript_id"], []).append(p)
+    manifest = reader.manifest
+    t0 = time.perf_counter()
+    made, copy = 0, 0
+    with IndexWriter(target, manifest["model"], manifest["dim"], index_backend(manifest)) as w:
+        while made < size:
+            for row in rows:
+                ps = per_transcript.get(row["id"], [])[: size - made]
+                if not ps:
+                    continue
+                t = transcript_from_row(row)
+                t = type(t)(**{**t.__dict__, "id": f"{t.id}-c{copy}", "file": f"c{copy}/{t.file}"})
+                passages = [Passage(transcript_id=t.id, turn_index=p["turn_index"], span=(p["start"], p["end"]),
+                                    text=p["text"], speaker=p["speaker"], role=p["role"], asked=p["asked"],
+                                    asked_by=p["asked_by"], topic=p["topic"], label=p["label"]) for p in ps]
+                vecs = np.stack([np.frombuffer(p["vector"], dtype=np.float32) for p in ps])
+                if copy:
+                    vecs = vecs + mix * pool[rng.integers(0, len(pool), len(vecs))]
+                    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+                w.add(t, passages, vecs)
+                made += len(ps)
+                if made >= size:
+                    break
+            copy += 1
+        w.commit()
+    reader.close()
+    return time.perf_counter() - t0
 
 
 def bench_ask(index: Path, embedder, questions: list[str], rounds: int) -> dict:
-    searcher = Searcher(IndexReader(index), embedder)
-    for q in questions:  # warm-up: model loaded, caches filled as in a running server
-        searcher.search(q, top_k=5)
+    reader = IndexReader(index)
+    searcher = Searcher(reader, embedder)
+    for q in questions:  # warm-up: model loaded, pages touched, as in a running server
+        searcher.search(q)
     totals, stages = [], {}
     for _ in range(rounds):
         for q in questions:
-            embedder._query_cache.clear()  # measure the real query embedding, not the cache
+            embedder._query_cache.clear()  # the real query embedding, not the cache
             t = time.perf_counter()
-            r = searcher.search(q, top_k=5)
+            r = searcher.search(q)
             totals.append((time.perf_counter() - t) * 1e3)
             for k, v in r.timings_ms.items():
                 stages.setdefault(k, []).append(v)
-    return {
+    inner = reader.search_index.index if hasattr(reader.search_index, "index") else reader.search_index
+    out = {
         "queries": len(totals), "p50_ms": pct(totals, 50), "p99_ms": pct(totals, 99),
         "stages_p50_ms": {k: round(pct(v, 50), 2) for k, v in stages.items()},
+        "stages_p99_ms": {k: round(pct(v, 99), 2) for k, v in stages.items()},
+        "dense_index": type(store._faiss().downcast_index(inner)).__name__,
+        "recall_at_10": dense_recall(reader, embedder, questions),
     }
+    reader.close()
+    return out
+
+
+def dense_recall(reader: IndexReader, embedder, questions: list[str]) -> float:
+    """recall@10 of the index dense search asks (flat or graph) against exact search."""
+    hits = 0
+    for q in questions:
+        qv = embedder.embed_query(q).reshape(1, -1)
+        _, got = reader.search_index.search(qv, 10)
+        hits += len({int(i) for i in got[0] if i >= 0} & set(reader.exact_search(qv, 10)))
+    return hits / (10 * len(questions))
+
+
+COLD = """
+import json, sys, time
+from onrecord.config import Settings
+from onrecord.service import Onrecord
+app = Onrecord(Settings(index=sys.argv[1]))
+questions = json.loads(sys.argv[2])
+first = app.ask(questions[0])
+at = time.time()
+for q in questions[1:]:
+    app.ask(q)
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+print(json.dumps({"first_answer_at": at, "answers": len(first.answers), "rss_mb": int(status["VmRSS"].split()[0]) / 1024,
+                  "peak_rss_mb": int(status["VmHWM"].split()[0]) / 1024}))
+"""
+
+
+def cold_start(index: Path, questions: list[str]) -> dict:
+    """A new process: seconds from its start to the first answer, and its memory after all the
+    questions (VmRSS now, VmHWM peak: ru_maxrss would count this forking parent)."""
+    t0 = time.time()
+    out = subprocess.run([sys.executable, "-c", COLD, str(index), json.dumps(questions)],
+                         capture_output=True, text=True, check=True)
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    row["first_answer_s"] = row.pop("first_answer_at") - t0  # from before the interpreter starts
+    return row
+
+
+def row_line(row: dict) -> str:
+    a = row["ask"]
+    return (f"{row['passages']:>9,} {'synthetic' if row['synthetic'] else 'real':<9} {a['p50_ms']:7.1f} {a['p99_ms']:7.1f}   "
+            + " ".join(f"{a['stages_p50_ms'].get(k, 0):6.2f}" for k in ("embed", "dense", "lexical", "fusion", "present"))
+            + f"   {a['dense_index']:<13} {a['recall_at_10']:.4f} {row['cold']['first_answer_s']:6.2f} "
+              f"{row['cold']['rss_mb']:7.0f} {row['cold']['peak_rss_mb']:7.0f}")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("corpus", type=Path)
-    ap.add_argument("--queries", type=Path)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--queries", type=Path, help="JSONL with a 'query' per line (default: a built-in list)")
+    ap.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000], help="synthetic index sizes")
+    ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "onrecord-bench")
+    ap.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=1, help="passes over the queries per size")
+    ap.add_argument("--mix", type=float, default=0.5, help="synthetic vectors: own + MIX * another real passage's")
+    ap.add_argument("--no-torch", action="store_true", help="skip the torch model.encode reference")
+    ap.add_argument("--hnsw-threshold", type=int, default=store.HNSW_THRESHOLD,
+                    help="passages above which the graph index is built (to exercise it at small sizes)")
     args = ap.parse_args(argv)
+    store.HNSW_THRESHOLD = args.hnsw_threshold
     questions = QUESTIONS
     if args.queries:
-        questions = [json.loads(line)["query"] for line in args.queries.read_text().splitlines() if line.strip()]
-    embedder = SentenceTransformerEmbedder(threads=args.threads)
+        questions = [json.loads(x)["query"] for x in args.queries.read_text().splitlines() if x.strip()]
+    embedder = make_embedder(backend=args.backend, threads=args.threads)
     embedder.load()
-    with tempfile.TemporaryDirectory() as tmp:
-        ingest = bench_ingest(args.corpus, Path(tmp) / "index", embedder)
-        ask = bench_ask(Path(tmp) / "index", embedder, questions, args.rounds)
-    i, a = ingest, ask
-    print(f"ingest: {i['transcripts']} transcripts, {i['passages']} passages, {i['tokens']} tokens in {i['total_s']:.1f} s "
-          f"({i['transcripts_per_s']:.2f} transcripts/s, {i['passages_per_s']:.1f} passages/s, {i['tokens_per_s']:.0f} tokens/s)")
-    print(f"        parse+chunk {i['parse_chunk_s']:.2f} s, embed {i['embed_s']:.1f} s, store {i['store_s']:.2f} s; "
-          f"raw model.encode of the same texts {i['raw_encode_s']:.1f} s: ingest = {i['ingest_over_raw_encode']:.2f}x raw encode")
-    print(f"ask:    {a['queries']} warm queries, one client: p50 {a['p50_ms']:.1f} ms, p99 {a['p99_ms']:.1f} ms; "
-          f"stage p50 (ms): {a['stages_p50_ms']}")
-    print(json.dumps({"ingest": ingest, "ask": ask}))
+    args.work.mkdir(parents=True, exist_ok=True)
+    real = args.work / f"real-{args.backend}"
+    if real.exists():
+        import shutil
+
+        shutil.rmtree(real)
+    i = bench_ingest(args.corpus, real, embedder, not args.no_torch)
+    print(f"(a) ingest [{i['backend']}]: {i['transcripts']} transcripts, {i['passages']:,} passages, {i['tokens']:,} tokens "
+          f"in {i['total_s']:.1f} s: {i['transcripts_per_s']:.2f} transcripts/s, {i['passages_per_s']:.1f} passages/s, "
+          f"{i['tokens_per_s']:,.0f} tokens/s")
+    print(f"    inside the embedder {i['embed_s']:.1f} s, everything else (parse, chunk, SQLite, FTS5, FAISS, publish) "
+          f"{i['other_s']:.2f} s = {i['other_s'] / i['total_s']:.1%} of the wall time")
+    print(f"    raw encode of the same passages [{i['backend']}] {i['raw_encode_s']:.1f} s: ingest = "
+          f"{i['ingest_over_raw_encode']:.2f}x raw encode")
+    if "torch_encode_s" in i:
+        print(f"    sentence-transformers model.encode [torch fp32] {i['torch_encode_s']:.1f} s: ingest = "
+              f"{i['ingest_over_torch_encode']:.2f}x, raw [{i['backend']}] = {i['torch_encode_s'] / i['raw_encode_s']:.2f}x faster")
+    rows = []
+    targets = [(read_manifest(real)["passages"], real, False)]
+    for size in args.sizes:
+        target = args.work / f"n{size}-{args.backend}-mix{args.mix:g}"
+        manifest = read_manifest(target) if target.exists() else None
+        build_s = None
+        if manifest is None or manifest["passages"] != size:
+            if target.exists():
+                import shutil
+
+                shutil.rmtree(target)
+            build_s = build_synthetic(real, target, size, args.mix)
+        targets.append((size, target, True))
+        rows.append({"build_s": build_s})
+    rows = [{"build_s": None}] + rows
+    print("(b, c) ask: warm, one client, ms; cold start: a new process to its first answer, s; RSS after the queries, MB")
+    print(f"{'passages':>9} {'text':<9} {'p50':>7} {'p99':>7}   {'embed':>6} {'dense':>6} {'lexical':>7}{'fusion':>7} "
+          f"{'present':>7}   {'dense index':<13} {'rec@10':>6} {'cold':>6} {'RSS':>7} {'peakRSS':>7}")
+    for (n, target, synthetic), row in zip(targets, rows):
+        row.update({"passages": n, "synthetic": synthetic, "index": str(target)})
+        row["ask"] = bench_ask(target, embedder, questions, args.rounds)
+        row["cold"] = cold_start(target, questions)
+        print(row_line(row), flush=True)
+    print(json.dumps({"ingest": i, "sizes": rows}))
     return 0
 
 

@@ -20,6 +20,7 @@ class FakeEmbedder:
     """Bag of hashed words -> normalised vector: texts sharing words are close. Fast, deterministic."""
 
     name = "fake-hash-64"
+    backend = "fake"
     dim = 64
 
     def __init__(self):
@@ -61,9 +62,9 @@ def app(settings, fake_embedder) -> Onrecord:
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    from onrecord.embedding import SentenceTransformerEmbedder
+    from onrecord.embedding import make_embedder
 
-    return SentenceTransformerEmbedder(threads=2)
+    return make_embedder(threads=2)  # the default backend
 
 
 @pytest.fixture(scope="session")

@@ -139,10 +139,12 @@ def test_cli_reports_missing_index_cleanly(app, capsys):
 def test_index_refuses_another_model_and_a_second_writer(app):
     app.ingest_paths([str(SEED)])
     with pytest.raises(ModelMismatch, match="fake-hash-64"):
-        IndexWriter(app.index_dir, "other-model", 64)
-    with IndexWriter(app.index_dir, "fake-hash-64", 64):
+        IndexWriter(app.index_dir, "other-model", 64, "fake")
+    with pytest.raises(ModelMismatch, match="ONRECORD_BACKEND=fake"):  # vectors of one backend only
+        IndexWriter(app.index_dir, "fake-hash-64", 64, "onnx-int8")
+    with IndexWriter(app.index_dir, "fake-hash-64", 64, "fake"):
         with pytest.raises(IndexLocked, match="being written"):
-            IndexWriter(app.index_dir, "fake-hash-64", 64)
+            IndexWriter(app.index_dir, "fake-hash-64", 64, "fake")
 
 
 def test_failed_write_leaves_previous_generation_answering(app):
@@ -150,7 +152,7 @@ def test_failed_write_leaves_previous_generation_answering(app):
     before = read_manifest(app.index_dir)
     t = parse_file(DATA / "1977-09-21-carter-news-conference.md")[0]
     with pytest.raises(IndexError_, match="the previous index is unchanged"):
-        with IndexWriter(app.index_dir, "fake-hash-64", 64) as w:
+        with IndexWriter(app.index_dir, "fake-hash-64", 64, "fake") as w:
             w.add(t, chunk(t), FakeEmbedder().embed([p.embedding_text() for p in chunk(t)]))
             raise RuntimeError("crash before commit")
     assert read_manifest(app.index_dir) == before

@@ -16,7 +16,7 @@ def test_every_setting_is_in_the_configuration_table():
 
 def test_default_values_in_the_table_match_the_code():
     defaults = Settings()
-    for name in ("index", "model", "threads", "host", "port", "weak_score"):
+    for name in ("index", "model", "backend", "threads", "host", "port", "weak_score"):
         row = re.search(rf"^\| `ONRECORD_{name.upper()}` \| `([^`]*)` \|", README, re.M)
         assert row and row.group(1) == str(getattr(defaults, name)), name
 

@@ -157,7 +157,7 @@ def test_stale_temporary_generation_is_cleaned_by_the_next_writer(seeded):
     stale = seeded.index_dir / "gen-000099.tmp"
     stale.mkdir()
     (stale / DB).write_bytes(b"half written")
-    with IndexWriter(seeded.index_dir, "fake-hash-64", 64) as w:
+    with IndexWriter(seeded.index_dir, "fake-hash-64", 64, "fake") as w:
         w.commit()
     assert not stale.exists()
     assert_answers(seeded.index_dir, 1)

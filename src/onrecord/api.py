@@ -19,6 +19,7 @@ from . import __version__
 from .config import Settings, get_settings
 from .errors import BadQuery, IndexError_, IndexLocked, IndexNotFound, NotFound, OnrecordError
 from .service import Onrecord, report_to_json, result_to_json
+from .store import index_backend
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the UI makes no outbound calls
 log = logging.getLogger("onrecord")
@@ -76,6 +77,7 @@ class Health(BaseModel):
     transcripts: int
     passages: int
     model: str
+    backend: str = Field(description="Embedding backend the index's vectors came from: onnx, onnx-int8 or torch.")
     version: str = __version__
 
 
@@ -208,7 +210,7 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
     def health(core: Core) -> Health:
         reader = core.reader()
         n_t, n_p = reader.counts()
-        return Health(status="ok", transcripts=n_t, passages=n_p, model=reader.model)
+        return Health(status="ok", transcripts=n_t, passages=n_p, model=reader.model, backend=index_backend(reader.manifest))
 
     @app.post("/api/ask", response_model=AskResponse, dependencies=Read)
     def ask(body: AskRequest, core: Core) -> dict:

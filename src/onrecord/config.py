@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .embedding import BACKENDS, DEFAULT_CACHE
 from .search import WEAK_SCORE
 
 
@@ -21,6 +22,11 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2",
         description="Embedding model: all-MiniLM-L6-v2 (bundled) or the path of a local sentence-transformers model.",
     )
+    backend: str = Field(
+        "auto",
+        description="Embedding backend: onnx, onnx-int8 or torch; auto = the existing index's, onnx for a new index.",
+    )
+    model_cache: Path = Field(DEFAULT_CACHE, description="Folder for the ONNX export of the model (made once, locally).")
     threads: int = Field(2, ge=1, le=64, description="CPU threads for the embedding model.")
     host: str = Field("127.0.0.1", description="Address `onrecord serve` listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port `onrecord serve` listens on.")
@@ -34,6 +40,13 @@ class Settings(BaseSettings):
         WEAK_SCORE, ge=-1, le=1, description="Answers whose cosine to the question is below this are weak; all weak = no answer."
     )
     samples: Path | None = Field(None, description="Folder of transcripts for the first-run default index (default: the bundled samples).")
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, v: str) -> str:
+        if v not in ("auto", *BACKENDS):
+            raise ValueError(f"one of auto, {', '.join(BACKENDS)}")
+        return v
 
     @field_validator("api_key", "read_key")
     @classmethod

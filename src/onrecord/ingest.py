@@ -129,7 +129,7 @@ def ingest_bytes(items: list[tuple[str, bytes]], index_dir: str | Path, embedder
     if not transcripts:
         return report
     embedder_dim = embedder.dim or _probe_dim(embedder)
-    with IndexWriter(index_dir, embedder.name, embedder_dim) as writer:
+    with IndexWriter(index_dir, embedder.name, embedder_dim, embedder.backend) as writer:
         fresh: list[tuple[Transcript, list[Passage]]] = []
         seen = set()
         for t in transcripts:
@@ -157,9 +157,9 @@ def ingest_bytes(items: list[tuple[str, bytes]], index_dir: str | Path, embedder
     return report
 
 
-def remove_transcripts(ids: list[str], index_dir: str | Path, model: str, dim: int) -> None:
+def remove_transcripts(ids: list[str], index_dir: str | Path, model: str, dim: int, backend: str) -> None:
     """Delete transcripts from the index (everywhere) in one new generation."""
-    with IndexWriter(index_dir, model, dim) as writer:
+    with IndexWriter(index_dir, model, dim, backend) as writer:
         for tid in ids:
             writer.remove(tid)
         writer.commit()

@@ -27,7 +27,7 @@ CANDIDATES = 100  # per retriever
 MAX_QUESTION_CHARS = 2000
 # A top answer whose cosine to the question is below this is not an answer (calibrated on the
 # development queries against off-topic questions: benchmarks/calibrate_no_answer.py).
-WEAK_SCORE = 0.38
+WEAK_SCORE = 0.40
 # An answer turn up to this many words is returned whole (its best passage highlighted); a longer
 # one is returned as its best passage grown with neighbouring passages of the same turn.
 ANSWER_WORDS = 350

@@ -7,18 +7,30 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .config import Settings
-from .embedding import Embedder, SentenceTransformerEmbedder
-from .errors import IndexNotFound
+from . import embedding
+from .embedding import Embedder
+from .errors import IndexError_, IndexNotFound
 from .ingest import IngestReport, ingest_bytes, ingest_files, remove_transcripts
 from .models import Answer, SearchResult
 from .search import Searcher
-from .store import IndexReader, check_model, read_manifest
+from .store import IndexReader, check_model, index_backend, read_manifest
 
 SAMPLES = Path(__file__).parent / "samples"
 
 
+def backend_for(settings: Settings) -> str:
+    """The configured backend; `auto`: the existing index's, or the default for a new index."""
+    if settings.backend != "auto":
+        return settings.backend
+    try:
+        manifest = read_manifest(settings.index)
+    except IndexError_:  # reported when the index is opened
+        manifest = None
+    return index_backend(manifest) if manifest else embedding.DEFAULT_BACKEND
+
+
 def make_embedder(settings: Settings) -> Embedder:
-    return SentenceTransformerEmbedder(settings.model, threads=settings.threads)
+    return embedding.make_embedder(settings.model, backend_for(settings), settings.threads, settings.model_cache)
 
 
 class Onrecord:
@@ -45,7 +57,7 @@ class Onrecord:
                     f"no index at {self.index_dir}: build one with 'onrecord ingest PATH --index {self.index_dir}'"
                 )
             if self._reader is None or (manifest and manifest.get("generation") != self._reader.generation):
-                check_model(manifest, self.embedder.name, self.index_dir)
+                check_model(manifest, self.embedder.name, self.embedder.backend, self.index_dir)
                 self._reader = IndexReader(self.index_dir)
                 self._searcher = Searcher(self._reader, self.embedder, self.settings.weak_score)
             return self._reader
@@ -74,7 +86,7 @@ class Onrecord:
         manifest = read_manifest(self.index_dir)
         if manifest is None:
             raise IndexNotFound(f"no index at {self.index_dir}")
-        remove_transcripts(ids, self.index_dir, manifest["model"], manifest["dim"])
+        remove_transcripts(ids, self.index_dir, manifest["model"], manifest["dim"], index_backend(manifest))
         self._refresh()
 
     def ensure_index(self, progress: bool = True) -> IngestReport | None:

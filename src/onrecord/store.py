@@ -33,12 +33,15 @@ MANIFEST = "manifest.json"
 DB = "onrecord.sqlite"
 VECTORS = "vectors.faiss"
 HNSW = "vectors.hnsw"
-# Above this many passages a graph index (HNSW, fp16 vectors) answers dense queries; exact flat
-# search stays the source of truth. Measured: flat costs ~7 ms at 100k and ~75 ms at 1M per
-# query on 2 cores; HNSW ~1-2 ms at either (benchmarks/scale.py).
-HNSW_THRESHOLD = 200_000
+# From this many passages a graph index (HNSW, fp16 vectors) answers dense queries; exact flat
+# search stays the source of truth. Measured (benchmarks/dense_threshold.py, README): one exact
+# query costs ~3 ms at 50k, ~7 ms at 100k, ~14 ms at 200k on 2 cores, the graph ~1 ms with
+# recall@10 >= 0.998, but building it costs ~25 s per 100k passages (once; later ingests add to
+# it). Below 100k exact search is cheap enough to need no graph.
+HNSW_THRESHOLD = 100_000
 HNSW_M = 32
-HNSW_EF_SEARCH = 512  # recall@10 0.9986 (real vectors) at 128; 0.96 vs 0.82 at 128 on the clustered synthetic 1M
+HNSW_EF_CONSTRUCTION = 200  # 40 (FAISS's default) gave recall@10 0.96 at 1M; 200: 0.996 at efSearch 512
+HNSW_EF_SEARCH = 512
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS transcripts (
@@ -66,6 +69,14 @@ def _faiss():
     return faiss
 
 
+def new_graph(dim: int):
+    """An empty HNSW graph over fp16 vectors, with onrecord's parameters."""
+    graph = _faiss().IndexHNSWSQ(dim, _faiss().ScalarQuantizer.QT_fp16, HNSW_M)
+    graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    graph.hnsw.efSearch = HNSW_EF_SEARCH
+    return graph
+
+
 def read_manifest(index_dir: Path) -> dict | None:
     """The manifest of an index directory, or None when there is no index there."""
     path = Path(index_dir) / MANIFEST
@@ -80,12 +91,24 @@ def read_manifest(index_dir: Path) -> dict | None:
     return manifest
 
 
-def check_model(manifest: dict, model: str, index_dir: Path) -> None:
+def index_backend(manifest: dict) -> str:
+    """The embedding backend an index's vectors came from (indexes before backends: torch)."""
+    return manifest.get("backend", "torch")
+
+
+def check_model(manifest: dict, model: str, backend: str, index_dir: Path) -> None:
+    """An index's vectors all come from one model and backend: refuse another."""
     if manifest.get("model") != model:
         raise ModelMismatch(
             f"the index at {index_dir} was built with embedding model '{manifest.get('model')}' "
             f"(dimension {manifest.get('dim')}), but the configured model is '{model}': set "
             f"ONRECORD_MODEL={manifest.get('model')} or rebuild the index into a new directory"
+        )
+    if index_backend(manifest) != backend:
+        raise ModelMismatch(
+            f"the index at {index_dir} was built with the '{index_backend(manifest)}' embedding backend, but the "
+            f"configured backend is '{backend}': set ONRECORD_BACKEND={index_backend(manifest)} (or auto) "
+            "or rebuild the index into a new directory"
         )
 
 
@@ -245,10 +268,10 @@ class IndexWriter:
         ModelMismatch: the index was built with another model.
     """
 
-    def __init__(self, index_dir: str | Path, model: str, dim: int):
+    def __init__(self, index_dir: str | Path, model: str, dim: int, backend: str = "torch"):
         self.dir = Path(index_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.model, self.dim = model, dim
+        self.model, self.dim, self.backend = model, dim, backend
         self._lock = open(self.dir / ".lock", "a+")
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -277,7 +300,7 @@ class IndexWriter:
             shutil.rmtree(stale, ignore_errors=True)
         self.manifest = read_manifest(self.dir)
         if self.manifest:
-            check_model(self.manifest, self.model, self.dir)
+            check_model(self.manifest, self.model, self.backend, self.dir)
             self.generation = self.manifest["generation"] + 1
         else:
             self.generation = 1
@@ -381,7 +404,7 @@ class IndexWriter:
         os.rename(self.tmp, final)
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         manifest = {
-            "format": FORMAT, "model": self.model, "dim": self.dim, "generation": self.generation,
+            "format": FORMAT, "model": self.model, "backend": self.backend, "dim": self.dim, "generation": self.generation,
             "data": final.name, "transcripts": n_t, "passages": n_p, "speakers": [list(r) for r in speakers],
             "created": (self.manifest or {}).get("created", now), "updated": now,
         }
@@ -410,7 +433,7 @@ class IndexWriter:
         flat = faiss.downcast_index(self.vectors.index)
         vectors = flat.reconstruct_n(0, flat.ntotal)
         ids = faiss.vector_to_array(self.vectors.id_map).astype(np.int64)
-        graph = faiss.IndexIDMap(faiss.IndexHNSWSQ(self.dim, faiss.ScalarQuantizer.QT_fp16, HNSW_M))
+        graph = faiss.IndexIDMap(new_graph(self.dim))
         graph.train(vectors)
         graph.add_with_ids(vectors, ids)
         return graph
