@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     )
     backend: str = Field(
         "auto",
-        description="Embedding backend: onnx, onnx-int8 or torch; auto = the existing index's, onnx for a new index.",
+        description="Embedding backend: onnx-int8, onnx or torch; auto = the existing index's, onnx-int8 for a new index.",
     )
     model_cache: Path = Field(DEFAULT_CACHE, description="Folder for the ONNX export of the model (made once, locally).")
     threads: int = Field(2, ge=1, le=64, description="CPU threads for the embedding model.")

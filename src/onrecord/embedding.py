@@ -10,7 +10,7 @@ Backends (ONRECORD_BACKEND), all computing the same model:
   which uses VNNI on this CPU; cached under ONRECORD_MODEL_CACHE). About 3x torch's passages/s;
   development-set metrics within 0.2 points of fp32 (README, "Embedding backends"). A process
   that only asks questions never imports torch (faster cold start).
-- `onnx`: the same graph in fp32: the same vectors as torch (cosine >= 0.99999), about 1.9x faster.
+- `onnx`: the same graph in fp32: the same vectors as torch (cosine >= 0.99999), about 2x faster.
 - `torch`: sentence-transformers on PyTorch, fp32.
 An index records its model and backend; vectors from another backend are never mixed in.
 """
