@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,7 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BACKENDS = ("onnx", "onnx-int8", "torch")
 DEFAULT_BACKEND = "onnx-int8"
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "onrecord"
+_LOADING = threading.Lock()  # one load (and export) at a time, however many requests arrive first
 
 
 class Embedder(Protocol):
@@ -91,8 +93,20 @@ class _Embedder:
         if model != DEFAULT_MODEL:
             self.dim = 0  # known once loaded
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
-    def load(self):  # pragma: no cover - implemented by each backend
+    def load(self):
+        """Load the model on first use (thread-safe); returns the backend's model object."""
+        if self._loaded() is None:
+            with _LOADING:
+                if self._loaded() is None:
+                    self._load()
+        return self._loaded()
+
+    def _loaded(self):  # pragma: no cover - implemented by each backend
+        raise NotImplementedError
+
+    def _load(self) -> None:  # pragma: no cover - implemented by each backend
         raise NotImplementedError
 
     def _lengths(self, texts: list[str]) -> list[int]:
@@ -118,14 +132,16 @@ class _Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         """One question's vector, cached for repeated questions."""
-        hit = self._query_cache.get(text)
-        if hit is not None:
-            self._query_cache.move_to_end(text)
-            return hit
+        with self._cache_lock:
+            hit = self._query_cache.get(text)
+            if hit is not None:
+                self._query_cache.move_to_end(text)
+                return hit
         vec = self.embed([text])[0]
-        self._query_cache[text] = vec
-        if len(self._query_cache) > 1024:
-            self._query_cache.popitem(last=False)
+        with self._cache_lock:
+            self._query_cache[text] = vec
+            if len(self._query_cache) > 1024:
+                self._query_cache.popitem(last=False)
         return vec
 
 
@@ -150,10 +166,11 @@ class SentenceTransformerEmbedder(_Embedder):
         super().__init__(model, threads)
         self._model = None
 
-    def load(self):
-        """Load the model (the slow part: torch and transformers import, weights read)."""
-        if self._model is not None:
-            return self._model
+    def _loaded(self):
+        return self._model
+
+    def _load(self) -> None:
+        """The slow part: torch and transformers import, weights read."""
         _offline()
         import torch
         from sentence_transformers import SentenceTransformer
@@ -162,11 +179,11 @@ class SentenceTransformerEmbedder(_Embedder):
             torch.set_num_threads(self.threads)
         path = model_path(self.name)
         try:
-            self._model = SentenceTransformer(path, device="cpu")
+            model = SentenceTransformer(path, device="cpu")
         except Exception as exc:  # a broken model directory: say which
             raise OnrecordError(f"cannot load embedding model from {path}: {exc}") from None
-        self.dim = int(self._model.get_embedding_dimension())
-        return self._model
+        self.dim = int(model.get_embedding_dimension())
+        self._model = model  # last: it marks "loaded"
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         return self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
@@ -190,9 +207,10 @@ class OnnxEmbedder(_Embedder):
         self.int8, self.cache = int8, Path(cache)
         self._session = self._tokenizer = None
 
-    def load(self):
-        if self._session is not None:
-            return self._session
+    def _loaded(self):
+        return self._session
+
+    def _load(self) -> None:
         _offline()
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -216,9 +234,8 @@ class OnnxEmbedder(_Embedder):
         except Exception as exc:
             raise OnrecordError(f"cannot load {onnx_file} ({exc}): delete it, and it is exported again") from None
         self._inputs = {i.name for i in session.get_inputs()}
-        self._tokenizer, self._session = tokenizer, session
         self.dim = int(session.get_outputs()[0].shape[-1])
-        return session
+        self._tokenizer, self._session = tokenizer, session  # the session last: it marks "loaded"
 
     def _lengths(self, texts: list[str]) -> list[int]:
         return [len(e.ids) for e in self._tokenizer.encode_batch(texts, add_special_tokens=True)]
@@ -278,7 +295,7 @@ def export_onnx(path: Path, cache: Path, int8: bool = False, label: str = "model
     try:
         folder.mkdir(parents=True, exist_ok=True)
         if not fp32.is_file():
-            tmp = folder / f"model.onnx.{os.getpid()}.tmp"
+            tmp = folder / f"model.onnx.{os.getpid()}.tmp"  # one export per process at a time (_LOADING)
             _export(path, tmp)
             os.replace(tmp, fp32)
         if int8 and not q8.is_file():
