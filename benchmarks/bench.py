@@ -175,7 +175,7 @@ def dense_recall(reader: IndexReader, embedder, questions: list[str]) -> float:
     hits = 0
     for q in questions:
         qv = embedder.embed_query(q).reshape(1, -1)
-        _, got = reader.search_index.search(qv, 10)
+        _, got = reader.search_index.search(qv, 10, params=reader.search_params)
         hits += len({int(i) for i in got[0] if i >= 0} & set(reader.exact_search(qv, 10)))
     return hits / (10 * len(questions))
 

@@ -244,8 +244,27 @@ def test_graph_index_above_the_threshold_is_kept_in_step(app, monkeypatch):
     q = FakeEmbedder().embed_query("Bert Lance resignation")
     _, approx = reader.search_index.search(q.reshape(1, -1), 10)
     assert len(set(approx[0]) & set(reader.exact_search(q, 10))) >= 9
-    seed = next(i.id for i in reader.transcripts() if i.date == "2020-01-06")
-    app.remove([seed])  # the graph is rebuilt without the removed passages
+    app.ingest_paths([str(DATA / "2021-05-11-press-briefing-by-press-secretary-jen-psaki-secretary-of-energy-jennifer-"
+                              "granholm-and-secretary-of-homeland-security-alejandro-mayorkas-may-11-2021.md")])
     reader = app.reader()
-    assert reader.search_index.ntotal == reader.vectors.ntotal == reader.counts()[1]
+    seed, carter = (next(i.id for i in reader.transcripts() if i.date == d) for d in ("2020-01-06", "1977-09-21"))
+    seed_ids = [r[0] for r in reader.db.execute("SELECT id FROM passages WHERE transcript_id=?", (seed,))]
+    seed_vectors = np.stack(list(reader.vectors_of(seed_ids).values()))
+    n_graph = reader.search_index.ntotal
+
+    app.remove([seed])  # 10 of 191 passages: the graph stays, the removed ids are skipped
+    reader = app.reader()
+    data = app.index_dir / read_manifest(app.index_dir)["data"]
+    assert sorted(np.load(data / store.REMOVED)) == sorted(seed_ids)
+    assert reader.search_index.ntotal == n_graph == reader.counts()[1] + len(seed_ids)
+    for v in seed_vectors:  # the removed passages' own vectors find everything but them
+        _, got = reader.search_index.search(v.reshape(1, -1), 50, params=reader.search_params)
+        assert len(got[0][got[0] >= 0]) == 50 and not set(got[0]) & set(seed_ids)
     assert all(a.transcript.id != seed for a in app.ask("Article 5 Iran", top_k=10).answers)
+
+    app.remove([carter])  # now over HNSW_MAX_REMOVED: rebuilt from the exact vectors
+    reader = app.reader()
+    data = app.index_dir / read_manifest(app.index_dir)["data"]
+    assert not (data / store.REMOVED).exists() and reader.search_params is None
+    assert reader.search_index.ntotal == reader.vectors.ntotal == reader.counts()[1]
+    assert all(a.transcript.id not in (seed, carter) for a in app.ask("Bert Lance Article 5", top_k=10).answers)

@@ -189,7 +189,7 @@ class Searcher:
         if index.ntotal == 0:
             return []
         allowed = self._allowed_ids(q)
-        params = None
+        params = self.reader.search_params  # the graph skips removed ids
         if allowed is not None:
             if len(allowed) == 0:
                 return []

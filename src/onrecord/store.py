@@ -33,6 +33,7 @@ MANIFEST = "manifest.json"
 DB = "onrecord.sqlite"
 VECTORS = "vectors.faiss"
 HNSW = "vectors.hnsw"
+REMOVED = "vectors.hnsw.removed.npy"  # ids removed since the graph was built: skipped by searches
 # From this many passages a graph index (HNSW, fp16 vectors) answers dense queries; exact flat
 # search stays the source of truth. Measured (benchmarks/dense_threshold.py, README): one exact
 # query costs ~3 ms at 50k, ~7 ms at 100k, ~14 ms at 200k on 2 cores, the graph ~1 ms with
@@ -42,6 +43,9 @@ HNSW_THRESHOLD = 100_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200  # 40 (FAISS's default) gave recall@10 0.96 at 1M; 200: 0.995 at efSearch 512
 HNSW_EF_SEARCH = 512
+# A graph cannot drop a vector, and rebuilding it costs ~25 s per 100k passages: a removal only
+# records the ids (searches skip them) until they are this share of the graph, then it is rebuilt.
+HNSW_MAX_REMOVED = 0.10
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS transcripts (
@@ -75,6 +79,11 @@ def new_graph(dim: int):
     graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     graph.hnsw.efSearch = HNSW_EF_SEARCH
     return graph
+
+
+def read_removed(data: Path) -> np.ndarray:
+    """The ids a generation's graph still holds but that were removed (see HNSW_MAX_REMOVED)."""
+    return np.load(data / REMOVED) if (data / REMOVED).is_file() else np.zeros(0, dtype=np.int64)
 
 
 def read_manifest(index_dir: Path) -> dict | None:
@@ -158,16 +167,17 @@ class IndexReader:
             vectors = faiss.read_index(str(vec_path), faiss.IO_FLAG_MMAP_IFC)
         except Exception as exc:
             raise IndexError_(f"index file {vec_path} is corrupt ({exc}): rebuild the index with 'onrecord ingest'") from None
-        graph = None
+        graph, removed = None, np.zeros(0, dtype=np.int64)
         if (data / HNSW).is_file():
             try:
                 graph = faiss.read_index(str(data / HNSW))
                 faiss.downcast_index(graph.index).hnsw.efSearch = HNSW_EF_SEARCH
+                removed = read_removed(data)
             except Exception as exc:
                 raise IndexError_(f"index file {data / HNSW} is corrupt ({exc}): rebuild the index with 'onrecord ingest'") from None
-            if graph.ntotal != n_passages:
-                raise IndexError_(f"index file {data / HNSW} holds {graph.ntotal} vectors for {n_passages} passages: "
-                                  "rebuild the index with 'onrecord ingest'")
+            if graph.ntotal - len(removed) != n_passages:
+                raise IndexError_(f"index file {data / HNSW} holds {graph.ntotal - len(removed)} vectors for {n_passages} "
+                                  "passages: rebuild the index with 'onrecord ingest'")
         if vectors.ntotal != n_passages or vectors.d != manifest["dim"]:
             raise IndexError_(
                 f"index file {vec_path} holds {vectors.ntotal} vectors of dimension {vectors.d}, the database "
@@ -175,6 +185,11 @@ class IndexReader:
             )
         self.manifest, self.db, self.vectors = manifest, db, vectors
         self.search_index = graph or vectors  # what dense search asks: the graph when there is one
+        self.search_params = None  # with removed ids: the parameters that make the graph skip them
+        if len(removed):
+            self._skip = (faiss.IDSelectorBatch(removed),)  # the selectors must outlive every search
+            self._skip += (faiss.IDSelectorNot(self._skip[0]),)
+            self.search_params = faiss.SearchParametersHNSW(sel=self._skip[1], efSearch=HNSW_EF_SEARCH)
 
     @property
     def generation(self) -> int:
@@ -321,7 +336,7 @@ class IndexWriter:
             self.vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
         self._added_ids: list[np.ndarray] = []
         self._added_vectors: list[np.ndarray] = []
-        self._removed = False
+        self._removed: list[np.ndarray] = []
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")  # the folder is published only after a full write
 
@@ -380,8 +395,9 @@ class IndexWriter:
         self.db.execute("DELETE FROM passages WHERE transcript_id=?", (tid,))
         self.db.execute("DELETE FROM transcripts WHERE id=?", (tid,))
         if rows:
-            self.vectors.remove_ids(np.asarray([r["id"] for r in rows], dtype=np.int64))
-            self._removed = True
+            ids = np.asarray([r["id"] for r in rows], dtype=np.int64)
+            self.vectors.remove_ids(ids)
+            self._removed.append(ids)
 
     def commit(self) -> dict:
         """Publish the new generation atomically and return its manifest."""
@@ -395,8 +411,12 @@ class IndexWriter:
         _faiss().write_index(self.vectors, str(self.tmp / VECTORS))
         written = [DB, VECTORS]
         if self.vectors.ntotal >= HNSW_THRESHOLD:
-            _faiss().write_index(self._graph(), str(self.tmp / HNSW))
+            graph, removed = self._graph()
+            _faiss().write_index(graph, str(self.tmp / HNSW))
             written.append(HNSW)
+            if len(removed):
+                np.save(self.tmp / REMOVED, removed)
+                written.append(REMOVED)
         for name in written:
             _fsync(self.tmp / name)
         final = self.dir / f"gen-{self.generation:06d}"
@@ -422,22 +442,25 @@ class IndexWriter:
         return manifest
 
     def _graph(self):
-        """The HNSW index for this generation: the previous one plus what was added, or (after a
-        removal, or the first time over the threshold) built anew from the exact vectors."""
+        """The HNSW index for this generation and the ids it holds that were removed: the previous
+        graph plus what was added, its removed ids plus this writer's; built anew from the exact
+        vectors the first time over the threshold, or once removed ids pass HNSW_MAX_REMOVED."""
         faiss = _faiss()
-        old = self.dir / (self.manifest or {}).get("data", "-") / HNSW
-        if old.is_file() and not self._removed:
-            graph = faiss.read_index(str(old))
-            if self._added_ids:
-                graph.add_with_ids(np.concatenate(self._added_vectors), np.concatenate(self._added_ids))
-            return graph
+        old = self.dir / (self.manifest or {}).get("data", "-")
+        if (old / HNSW).is_file():
+            graph = faiss.read_index(str(old / HNSW))
+            removed = np.concatenate([read_removed(old), *self._removed]).astype(np.int64)
+            if len(removed) <= HNSW_MAX_REMOVED * (graph.ntotal + sum(len(a) for a in self._added_ids)):
+                if self._added_ids:
+                    graph.add_with_ids(np.concatenate(self._added_vectors), np.concatenate(self._added_ids))
+                return graph, removed
         flat = faiss.downcast_index(self.vectors.index)
         vectors = flat.reconstruct_n(0, flat.ntotal)
         ids = faiss.vector_to_array(self.vectors.id_map).astype(np.int64)
         graph = faiss.IndexIDMap(new_graph(self.dim))
         graph.train(vectors)
         graph.add_with_ids(vectors, ids)
-        return graph
+        return graph, np.zeros(0, dtype=np.int64)
 
     def abort(self) -> None:
         try:
