@@ -43,3 +43,13 @@ def test_no_answer_is_said_plainly():
 
 def test_highlight_offsets_are_respected():
     assert highlighted("abc def ghi", [(4, 7)]) == "abc <mark>def</mark> ghi"
+
+
+def test_the_per_year_chart_shows_years_as_labels_not_numbers():
+    import gradio as gr
+
+    from onrecord.ui import per_year
+
+    chart = gr.BarPlot(x="year", y="answers")
+    for years in ({}, {"2020": 5, "2024": 1}):  # the empty frame fixes the axis type for later updates
+        assert chart.postprocess(per_year(years)).datatypes["year"] == "nominal"

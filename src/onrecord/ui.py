@@ -109,7 +109,14 @@ def timeline(result: SearchResult) -> pd.DataFrame:
     for a in result.answers:
         if not a.weak and a.transcript.date:
             years[a.transcript.date[:4]] = years.get(a.transcript.date[:4], 0) + 1
-    return pd.DataFrame({"year": sorted(years), "answers": [years[y] for y in sorted(years)]})
+    return per_year(years)
+
+
+def per_year(years: dict[str, int]) -> pd.DataFrame:
+    """The chart's data. Years are text, also when there are none: an empty frame of floats made
+    the chart's x axis numeric for good ("2,019.5")."""
+    return pd.DataFrame({"year": pd.Series(sorted(years), dtype=str),
+                         "answers": pd.Series([years[y] for y in sorted(years)], dtype=int)})
 
 
 def context_html(core: Onrecord, a: Answer) -> str:
@@ -140,7 +147,7 @@ def build_ui(core: Onrecord) -> gr.Blocks:
         history = list(history or [])
         question = (question or "").strip()
         if not question:
-            return history, ctx, [], gr.update(choices=[], value=None), "", "", pd.DataFrame({"year": [], "answers": []}), ""
+            return history, ctx, [], gr.update(choices=[], value=None), "", "", per_year({}), ""
         ctx = dict(ctx or {})
         note = ""
         filt_speaker = None if speaker in (None, "", ANY_SPEAKER) else speaker
@@ -163,7 +170,7 @@ def build_ui(core: Onrecord) -> gr.Blocks:
             result = replace(spread, answers=shown, no_answer=not shown or all(a.weak for a in shown))
         except OnrecordError as exc:
             history += [{"role": "user", "content": question}, {"role": "assistant", "content": f"⚠️ {exc}"}]
-            return history, ctx, [], gr.update(choices=[], value=None), "", "", pd.DataFrame({"year": [], "answers": []}), ""
+            return history, ctx, [], gr.update(choices=[], value=None), "", "", per_year({}), ""
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": render(result, note)}]
         answers = list(result.answers)
         choices = [f"{n}. {a.speaker}, {long_date(a.transcript.date)}" for n, a in enumerate(answers, 1)]
@@ -216,8 +223,8 @@ def build_ui(core: Onrecord) -> gr.Blocks:
                 cite = gr.Textbox(label="Citation (ready to paste)", buttons=["copy"], lines=3, interactive=False,
                                   elem_id="onrecord-citation")
                 context = gr.HTML(label="In the transcript", elem_id="onrecord-context")
-                plot = gr.BarPlot(pd.DataFrame({"year": [], "answers": []}), x="year", y="answers",
-                                  title="How often this came up (answers per year)", height=220)
+                plot = gr.BarPlot(per_year({}), x="year", y="answers",
+                                  title="How often this came up (answers per year)", height=220, y_lim=[0, None])
                 with gr.Accordion("Add transcripts", open=False):
                     files = gr.File(file_count="multiple", label="Transcript files (.txt .md .html .json .jsonl)",
                                     file_types=[".txt", ".md", ".html", ".htm", ".json", ".jsonl"])
