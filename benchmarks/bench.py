@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,12 +35,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tokenizers import Tokenizer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from onrecord import store  # noqa: E402
 from onrecord.chunking import chunk  # noqa: E402
-from onrecord.embedding import BACKENDS, DEFAULT_BACKEND, make_embedder  # noqa: E402
+from onrecord.embedding import BACKENDS, DEFAULT_BACKEND, make_embedder, model_path  # noqa: E402
 from onrecord.ingest import collect_files, ingest_files, parse_many  # noqa: E402
 from onrecord.models import Passage  # noqa: E402
 from onrecord.search import Searcher  # noqa: E402
@@ -89,13 +91,9 @@ def bench_ingest(corpus: Path, index: Path, embedder, torch_reference: bool) -> 
         "raw_encode_s": raw, "ingest_over_raw_encode": total / raw,
         "transcripts_per_s": len(report.added) / total, "passages_per_s": report.passages / total,
     }
-    from tokenizers import Tokenizer
-
-    from onrecord.embedding import model_path
-
     tok = Tokenizer.from_file(os.path.join(model_path(embedder.name), "tokenizer.json"))
     tok.no_padding()
-    tok.enable_truncation(256)
+    tok.enable_truncation(256)  # the model's maximum sequence length: tokens it actually reads
     out["tokens"] = sum(len(e.ids) for e in tok.encode_batch(texts))
     out["tokens_per_s"] = out["tokens"] / total
     if torch_reference:
@@ -238,8 +236,6 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     real = args.work / f"real-{args.backend}"
     if real.exists():
-        import shutil
-
         shutil.rmtree(real)
     i = bench_ingest(args.corpus, real, embedder, not args.no_torch)
     print(f"(a) ingest [{i['backend']}]: {i['transcripts']} transcripts, {i['passages']:,} passages, {i['tokens']:,} tokens "
@@ -260,8 +256,6 @@ def main(argv: list[str] | None = None) -> int:
         build_s = None
         if manifest is None or manifest["passages"] != size:
             if target.exists():
-                import shutil
-
                 shutil.rmtree(target)
             build_s = build_synthetic(real, target, size, args.mix)
         targets.append((size, target, True))
