@@ -109,23 +109,24 @@ class _Embedder:
     def _load(self) -> None:  # pragma: no cover - implemented by each backend
         raise NotImplementedError
 
-    def _lengths(self, texts: list[str]) -> list[int]:
-        return [len(t) for t in texts]
+    def _prepare(self, texts: list[str]) -> tuple[list, list[int]]:
+        """What `_encode` takes for each text, and the lengths to sort by (here: the texts, characters)."""
+        return texts, [len(t) for t in texts]
 
-    def _encode(self, texts: list[str]) -> np.ndarray:  # pragma: no cover - implemented by each backend
+    def _encode(self, items: list) -> np.ndarray:  # pragma: no cover - implemented by each backend
         raise NotImplementedError
 
     def embed(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         self.load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        lengths = self._lengths(texts)
+        items, lengths = self._prepare(texts)
         order = sorted(range(len(texts)), key=lengths.__getitem__)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         step = self.batch_size * 8
         for s in range(0, len(order), step):
             idx = order[s : s + step]
-            out[idx] = self._encode([texts[i] for i in idx])
+            out[idx] = self._encode([items[i] for i in idx])
             if progress:
                 progress(len(idx))
         return out
@@ -237,13 +238,15 @@ class OnnxEmbedder(_Embedder):
         self.dim = int(session.get_outputs()[0].shape[-1])
         self._tokenizer, self._session = tokenizer, session  # the session last: it marks "loaded"
 
-    def _lengths(self, texts: list[str]) -> list[int]:
-        return [len(e.ids) for e in self._tokenizer.encode_batch(texts, add_special_tokens=True)]
+    def _prepare(self, texts: list[str]) -> tuple[list, list[int]]:
+        """Tokenised once: the encodings, and their token counts to sort by."""
+        encodings = self._tokenizer.encode_batch(texts)
+        return encodings, [len(e.ids) for e in encodings]
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for s in range(0, len(texts), self.batch_size):
-            encodings = self._tokenizer.encode_batch(texts[s : s + self.batch_size])
+    def _encode(self, items: list) -> np.ndarray:
+        out = np.zeros((len(items), self.dim), dtype=np.float32)
+        for s in range(0, len(items), self.batch_size):
+            encodings = items[s : s + self.batch_size]
             width = max(len(e.ids) for e in encodings)
             ids = np.zeros((len(encodings), width), np.int64)
             mask = np.zeros_like(ids)
