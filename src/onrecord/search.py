@@ -279,10 +279,11 @@ class Searcher:
             if len(chosen) == top_k:
                 break
         vectors = self.reader.vectors_of([r["id"] for r in chosen])
+        candidates = set(ranked[:CANDIDATES])
         answers = []
         for row in chosen:
             score = float(np.dot(vectors[row["id"]], qvec))
-            start, end, text = self._answer_span(row, set(ranked[: CANDIDATES]))
+            start, end, text = self._answer_span(row, candidates)
             best = (row["start"] - start, row["end"] - start)
             marks = [(a + best[0], b + best[0]) for a, b in highlights(row["text"], q.terms, q.phrases)]
             answers.append(
@@ -304,7 +305,6 @@ class Searcher:
                 )
             )
         return answers
-
 
     def _answer_span(self, row, candidates: set[int]) -> tuple[int, int, str]:
         """The verbatim span to show for a passage: its whole turn when short, else the passage
