@@ -13,9 +13,13 @@ import re
 from .models import QUESTIONER, SPOKESPERSON, UNKNOWN, Passage, Transcript
 
 MAX_WORDS = 150  # MiniLM reads 256 word pieces; ~150 words leave room for the question
+# and at most this many characters: a "word" can be a megabyte of punctuation, and the model reads
+# 256 word pieces at most anyway (150 ordinary words are ~900 characters)
+MAX_CHARS = 2000
 MIN_WORDS = 40  # a shorter tail is merged into the passage before it
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
 _PARAGRAPH = re.compile(r"\n\n")
+_WORD = re.compile(r"\S+")
 
 
 def _pieces(text: str, start: int, end: int) -> list[tuple[int, int, int]]:
@@ -42,25 +46,33 @@ def split_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Cut text[start:end] into spans of at most ~MAX_WORDS words at paragraph/sentence ends."""
     chunks: list[list[int]] = []  # [start, end, words]
     for a, b, n in _pieces(text, start, end):
-        if n > MAX_WORDS * 2:  # one sentence longer than any window: cut at words
+        if n > MAX_WORDS * 2 or b - a > MAX_CHARS:  # one sentence longer than any window: cut at words
             chunks.extend(_cut_words(text, a, b))
             continue
-        if chunks and chunks[-1][2] + n <= MAX_WORDS:
+        if chunks and chunks[-1][2] + n <= MAX_WORDS and b - chunks[-1][0] <= MAX_CHARS:
             chunks[-1][1], chunks[-1][2] = b, chunks[-1][2] + n
         else:
             chunks.append([a, b, n])
-    if len(chunks) > 1 and chunks[-1][2] < MIN_WORDS and chunks[-2][2] + chunks[-1][2] <= MAX_WORDS * 1.3:
+    if (len(chunks) > 1 and chunks[-1][2] < MIN_WORDS and chunks[-2][2] + chunks[-1][2] <= MAX_WORDS * 1.3
+            and chunks[-1][1] - chunks[-2][0] <= MAX_CHARS):
         last = chunks.pop()
         chunks[-1][1], chunks[-1][2] = last[1], chunks[-1][2] + last[2]
     return [(a, b) for a, b, _ in chunks]
 
 
 def _cut_words(text: str, a: int, b: int) -> list[list[int]]:
-    words = list(re.finditer(r"\S+", text[a:b]))
-    out = []
-    for i in range(0, len(words), MAX_WORDS):
-        group = words[i : i + MAX_WORDS]
-        out.append([a + group[0].start(), a + group[-1].end(), len(group)])
+    """text[a:b] in runs of at most MAX_WORDS words and MAX_CHARS characters; a word longer than
+    MAX_CHARS is cut inside (each run stays a contiguous span of the text)."""
+    out: list[list[int]] = []
+    for m in _WORD.finditer(text, a, b):
+        s, e = m.start(), m.end()
+        while e - s > MAX_CHARS:
+            out.append([s, s + MAX_CHARS, 1])
+            s += MAX_CHARS
+        if out and out[-1][2] < MAX_WORDS and e - out[-1][0] <= MAX_CHARS:
+            out[-1][1], out[-1][2] = e, out[-1][2] + 1
+        else:
+            out.append([s, e, 1])
     return out
 
 

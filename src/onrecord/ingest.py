@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,6 +95,9 @@ def parse_many(items: Iterable[tuple[str, bytes]], meta: dict | None = None
             notes.extend((name, s.note) for s in sources[:1] if s.note)
         except TranscriptError as exc:
             failed.append((name, str(exc)))
+        except (RecursionError, MemoryError, ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+            # a file the parser did not foresee: that file's failure, never the batch's
+            failed.append((name, f"could not be read ({type(exc).__name__}: {str(exc)[:200]})"))
     return transcripts, failed, notes
 
 
@@ -120,8 +123,10 @@ def ingest_files(paths: Iterable[str | Path], index_dir: str | Path, embedder: E
 
 
 def ingest_bytes(items: list[tuple[str, bytes]], index_dir: str | Path, embedder: Embedder, meta: dict | None = None,
-                 progress: bool = False, failed: list[tuple[str, str]] | None = None) -> IngestReport:
-    """Ingest already-read files (name, content); the shared path of the CLI and the HTTP upload."""
+                 progress: bool = False, failed: list[tuple[str, str]] | None = None,
+                 on_progress: Callable[[int, int], None] | None = None) -> IngestReport:
+    """Ingest already-read files (name, content); the shared path of the CLI and the HTTP upload.
+    `on_progress(done, total)` hears how many passages are embedded."""
     report = IngestReport(failed=list(failed or []))
     transcripts, parse_failures, notes = parse_many(items, meta)
     report.failed.extend(parse_failures)
@@ -142,8 +147,20 @@ def ingest_bytes(items: list[tuple[str, bytes]], index_dir: str | Path, embedder
             return report
         texts = [p.embedding_text() for _, ps in fresh for p in ps]
         bar = _progress_bar(len(texts)) if progress else None
+        done = 0
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            if bar:
+                bar.update(n)
+            if on_progress:
+                on_progress(done, len(texts))
+
+        if on_progress:
+            on_progress(0, len(texts))
         try:
-            vectors = embedder.embed(texts, progress=bar.update if bar else None)
+            vectors = embedder.embed(texts, progress=tick)
         finally:
             if bar:
                 bar.close()

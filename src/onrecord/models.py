@@ -77,7 +77,7 @@ class Passage:
         if self.topic:
             context.append(self.topic.capitalize() + ".")
         if self.asked:
-            context.append(" ".join(self.asked.split()[:max_question_words]))
+            context.append(" ".join(self.asked[:4000].split()[:max_question_words]))
         return "\n".join([*context, self.text])
 
 

@@ -45,10 +45,13 @@ _WS_RE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000\u2060\ufeff]+")
 
 def clean_paragraph(raw: str) -> str:
     """One paragraph of source text -> its canonical form (markup removed, whitespace folded)."""
-    text = _AUTOLINK_RE.sub(r"\1", raw)
-    text = _TAG_RE.sub("", text)
-    text = _ESCAPE_RE.sub(r"\1", text)
-    text = _EMPHASIS_RE.sub(r"\2", text)
+    text = raw
+    if "<" in text:
+        text = _TAG_RE.sub("", _AUTOLINK_RE.sub(r"\1", text))
+    if "\\" in text:
+        text = _ESCAPE_RE.sub(r"\1", text)
+    if "*" in text:
+        text = _EMPHASIS_RE.sub(r"\2", text)
     text = html.unescape(text) if "&" in text else text
     return " ".join(_WS_RE.sub(" ", text).split())
 
@@ -70,8 +73,25 @@ def split_paragraphs(body: str) -> list[str]:
 # --- front matter and metadata ----------------------------------------------------------------
 
 
+MAX_FRONT_MATTER = 64 * 1024  # bytes of YAML between the '---' lines; metadata is a few lines
+MAX_YAML_DEPTH = 20  # nesting of mappings and lists in front matter
+
+
 class _FrontMatterLoader(yaml.SafeLoader):
-    """Safe YAML that leaves dates as text: a nonsense date is checked by us, not a crash in YAML."""
+    """Safe YAML that leaves dates as text (a nonsense date is checked by us, not a crash in YAML),
+    refuses aliases (a few hundred bytes of nested `*alias` expand to gigabytes: "billion laughs")
+    and nesting past MAX_YAML_DEPTH (deep nesting exhausts the stack)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise TranscriptError("front matter uses a YAML alias (*name); write the value out instead")
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise TranscriptError(f"front matter is nested more than {MAX_YAML_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _FrontMatterLoader.yaml_implicit_resolvers = {
@@ -84,8 +104,10 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     """YAML front matter (between two '---' lines at the top) and the rest of the text."""
     if not text.startswith("---"):
         return {}, text
-    match = re.match(r"---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", text, re.S)
+    match = re.match(r"---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", text[: MAX_FRONT_MATTER + 16], re.S)
     if not match:
+        if re.search(r"\n---[ \t]*(?:\r?\n|$)", text[MAX_FRONT_MATTER:]):
+            raise TranscriptError(f"front matter is longer than {MAX_FRONT_MATTER // 1024} KB")
         raise TranscriptError("front matter starts with '---' but has no closing '---' line")
     try:
         meta = yaml.load(match.group(1), Loader=_FrontMatterLoader) or {}
@@ -94,7 +116,7 @@ def split_front_matter(text: str) -> tuple[dict, str]:
         raise TranscriptError(f"malformed YAML front matter: {first}") from None
     if not isinstance(meta, dict):
         raise TranscriptError("front matter is not a mapping of keys to values")
-    return meta, text[match.end() :]
+    return {str(k): v for k, v in meta.items()}, text[match.end() :]
 
 
 def _clean_meta(value) -> str | None:
@@ -254,7 +276,7 @@ def _classify(para: _Para, style: str) -> None:
     if text in ("[...]", "[…]", "…", "..."):
         para.kind = "stop"
         return
-    if _SEPARATOR_RE.fullmatch(text):
+    if len(text) <= 200 and _SEPARATOR_RE.fullmatch(text):  # bounded: the pattern backtracks on long runs
         para.kind = "separator"
         return
     if text.startswith("[") and text.endswith("]") and "]" not in text[:-1]:
@@ -302,37 +324,75 @@ def _title_case(word: str) -> str:
     return "-".join(part[:1].upper() + part[1:].lower() for part in word.split("-"))
 
 
+_GIVEN = re.compile(r"(?:[A-Z][a-z]+|[A-Z]\.)")
+_TOKEN = re.compile(r"\S+")
+_LEAD = re.compile(r"^\W+")
+
+
+class _NameIndex:
+    """Every "Given Names Surname" of a text, found in one pass: surname (lower case) -> the given
+    names (one to three capitalised words or initials) before each of its occurrences, in order,
+    with the surname as written. One pass instead of one scan of the text per label keeps a file
+    with many labels linear."""
+
+    def __init__(self, text: str):
+        self.found: dict[str, list[tuple[list[str], str]]] = {}
+        run: list[tuple[str, int]] = []  # the capitalised words just before, with where they end
+        for m in _TOKEN.finditer(text):
+            tok = m.group()
+            if run and len(tok) <= 60:
+                for end in self._ends(tok):
+                    self.found.setdefault(tok[:end].lower(), []).append(([w for w, _ in run], tok[:end]))
+            given = _GIVEN.fullmatch(tok) or (not run and not tok[0].isalnum() and _GIVEN.fullmatch(_LEAD.sub("", tok)))
+            if given and (not run or m.start() - run[-1][1] == 1):  # given names one space apart
+                run = (run + [(given.group(), m.end())])[-3:]
+            else:
+                run = []
+
+    @staticmethod
+    def _ends(token: str) -> list[int]:
+        """Where the surname a token can stand for ends: at each word boundary ("Granholm's" is
+        Granholm or Granholm's)."""
+        return [b.end() for b in re.finditer(r"\w\b", token)][:4]
+
+    def given_names(self, surname: str) -> list[tuple[list[str], str]]:
+        return self.found.get(surname.lower(), [])
+
+
 class _Names:
     """Resolves speaker labels to display names using the title, front matter and the text."""
 
     def __init__(self, title: str, meta_speakers: list[str], text: str):
         self.title, self.meta_speakers, self.text = title, meta_speakers, text
         self.cache: dict[str, str] = {}
+        self._indexes: list[_NameIndex] | None = None
+        self._title_words: list[str] | None = None
 
     def _full_name(self, surname: str) -> str | None:
         found = self._find_full_name(surname)
         if found:
             return found
         # a misspelt label ("SECRETARY MAYORAKAS"): the closest surname written in the title
-        close = difflib.get_close_matches(surname, re.findall(r"[A-Z][a-z][\w\-]+", self.title), n=1, cutoff=0.85)
+        if self._title_words is None:
+            self._title_words = re.findall(r"[A-Z][a-z][\w\-]+", self.title)
+        close = difflib.get_close_matches(surname, self._title_words, n=1, cutoff=0.85) if self._title_words else []
         return self._find_full_name(close[0]) if close else None
 
     def _find_full_name(self, surname: str) -> str | None:
         for name in self.meta_speakers:
             if name.split()[-1].lower() == surname.lower():
                 return name
-        pattern = re.compile(
-            r"\b((?:[A-Z][a-z]+|[A-Z]\.)(?:\s(?:[A-Z][a-z]+|[A-Z]\.)){0,2})\s+((?i:" + re.escape(surname) + r"))\b"
-        )
-        for source in (self.title, self.text):
-            for m in pattern.finditer(source):
-                words = [w for w in m.group(1).split() if w.strip(".").lower() not in _TITLE_WORDS]
+        if self._indexes is None:  # built once, on the first label that needs it
+            self._indexes = [_NameIndex(self.title), _NameIndex(self.text)]
+        for index in self._indexes:
+            for run, written in index.given_names(surname):
+                words = [w for w in run if w.strip(".").lower() not in _TITLE_WORDS]
                 # keep the given names nearest the surname: "Secretary Jennifer Granholm" -> Jennifer
                 while words and words[0].endswith(".") and len(words[0]) > 2:
                     words.pop(0)
                 if words:
                     given = words[-2:] if len(words) > 1 and words[-1].endswith(".") else words[-1:]
-                    return " ".join(given) + " " + m.group(2)
+                    return " ".join(given) + " " + written
         return None
 
     def resolve(self, label: str) -> str:
@@ -367,14 +427,29 @@ class _Names:
         return "The President"
 
 
+_MODERATOR_LETTERS = frozenset("MODERATOR")
+
+
+def _like_moderator(label: str) -> bool:
+    """'MODERATOR', or a typo of it (similarity 0.8). Cheap bounds first: a file may hold a
+    hundred thousand labels."""
+    word = label.upper()
+    if not 6 <= len(word) <= 13:  # a ratio of 0.8 to a 9-letter word needs 6 to 13 letters
+        return False
+    if 2 * sum(c in _MODERATOR_LETTERS for c in word) < 0.8 * (len(word) + 9):  # a bound on the matches
+        return False
+    return difflib.SequenceMatcher(None, word, "MODERATOR").ratio() >= 0.8
+
+
 def _role_for(label: str, para: _Para, style: str, meta_speakers: list[str], questioners: set[str]) -> str:
     if para.role_hint:
         return para.role_hint
     bare = label.rstrip(".:").strip()
     if bare in _QUESTIONER_LABELS or bare.upper() in ("QUESTION", "REPORTER", "AUDIENCE MEMBER"):
         return QUESTIONER
-    if difflib.SequenceMatcher(None, bare.upper(), "MODERATOR").ratio() >= 0.8:
+    if _like_moderator(bare):
         return MODERATOR
+
     if bare in questioners:
         return QUESTIONER
     if style == "caps-period":
@@ -407,7 +482,7 @@ def parse_source(source: Source) -> Transcript:
     Raises:
         TranscriptError: when the text holds nothing to index.
     """
-    meta = {k.lower(): v for k, v in source.meta.items() if v not in (None, "")}
+    meta = {str(k).lower(): v for k, v in source.meta.items() if v is not None and v != ""}
     raw_paras = split_paragraphs(source.text)
     if not raw_paras:
         raise TranscriptError("no text to index (the file is empty or holds only markup)")
@@ -588,6 +663,13 @@ def _pair(turns: list[Turn], topics: list[str | None], breaks: set[int]) -> list
 # --- formats ----------------------------------------------------------------------------------
 
 
+_HTML_WS_RE = re.compile(r"\s+")
+
+
+def _fold_html_space(m: re.Match) -> str:
+    return " " if "\n" in m.group() else m.group()
+
+
 class _HTMLText(HTMLParser):
     """Visible text of an HTML page with block elements as paragraph breaks."""
 
@@ -633,8 +715,9 @@ class _HTMLText(HTMLParser):
         if self.in_title:
             self.title += data
         elif not self.skip:
-            # inline whitespace inside HTML is not a paragraph break
-            self.parts.append(re.sub(r"\s*\n\s*", " ", data))
+            # inline whitespace inside HTML is not a paragraph break (one pass over each run of
+            # white space: a pattern such as \s*\n\s* rescans long runs and is quadratic)
+            self.parts.append(_HTML_WS_RE.sub(_fold_html_space, data))
 
 
 def html_to_source(markup: str, file: str) -> Source:
@@ -654,6 +737,8 @@ def json_to_sources(payload: str, file: str, lines: bool) -> list[Source]:
         records = [json.loads(line) for line in payload.splitlines() if line.strip()] if lines else json.loads(payload)
     except json.JSONDecodeError as exc:
         raise TranscriptError(f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:
+        raise TranscriptError("JSON nested too deeply to be a transcript record") from None
     if isinstance(records, dict):
         records = records.get("transcripts", [records]) if "text" not in records else [records]
     if not isinstance(records, list) or not records:
