@@ -63,27 +63,48 @@ class Query:
     president: bool = False
 
 
-def parse_query(text: str, known_speakers: list[str], speaker: str | None = None, since: str | None = None,
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_QUESTION_WORD = re.compile(r"[\w'’\-]+")
+
+
+def speaker_lookup(known_speakers: list[str]) -> dict[str, list[tuple[int, str]]]:
+    """Surname (lower case) -> (rank, name) of the speakers it names; built once per index, so a
+    question costs a few look-ups however many speakers the index holds."""
+    lookup: dict[str, list[tuple[int, str]]] = {}
+    for rank, name in enumerate(known_speakers):
+        parts = name.split()
+        if not parts or name.lower() in _GENERIC_NAMES or len(parts[-1]) < 3:
+            continue
+        lookup.setdefault(parts[-1].lower(), []).append((rank, name))
+    return lookup
+
+
+def _words_of(low: str) -> set[str]:
+    """The question's words, and their parts at hyphens and apostrophes ("jean-pierre", "kirby's")."""
+    words = set()
+    for w in _QUESTION_WORD.findall(low):
+        words.add(w)
+        words.update(re.split(r"[\-'’]+", w))
+    return words
+
+
+def parse_query(text: str, known_speakers: list[str] | dict, speaker: str | None = None, since: str | None = None,
                 until: str | None = None) -> Query:
     """Read a journalist's question: quoted phrases, named speakers and organisations, years.
+    `known_speakers`: the index's speaker names, or their `speaker_lookup`.
 
     Raises:
         BadQuery: an empty or over-long question.
     """
-    text = " ".join((text or "").split())
+    text = " ".join(_CONTROL.sub(" ", text or "").split())  # control characters never reach FTS5
     if not text:
         raise BadQuery("the question is empty")
     if len(text) > MAX_QUESTION_CHARS:
         raise BadQuery(f"the question is {len(text)} characters long; the limit is {MAX_QUESTION_CHARS}")
     low = text.lower()
-    named = []
-    for name in known_speakers:
-        if name.lower() in _GENERIC_NAMES:
-            continue
-        parts = name.split()
-        surname = parts[-1]
-        if len(surname) >= 3 and re.search(r"\b" + re.escape(surname.lower()) + r"\b", low):
-            named.append(name)
+    lookup = known_speakers if isinstance(known_speakers, dict) else speaker_lookup(list(known_speakers))
+    found = sorted({hit for w in _words_of(low) for hit in lookup.get(w, ())})
+    named = [name for _, name in found]
     organisation = next((org for key, org in ORGANISATIONS.items() if re.search(r"\b" + key + r"\b", low)), None)
     return Query(
         text=text,
@@ -110,9 +131,9 @@ def rrf(rankings: list[list[int]], weights: list[float] | None = None, k: int = 
 
 def fts_query(terms: tuple[str, ...], phrases: tuple[str, ...]) -> str | None:
     """An FTS5 MATCH expression: any content word; every quoted phrase. Input is quoted, never parsed."""
-    words = [t.replace('"', "") for t in terms if t.replace('"', "")]
-    any_word = " OR ".join(f'"{w}"' for w in words)
-    must = " AND ".join('"' + p.replace('"', "") + '"' for p in phrases)
+    words = [_CONTROL.sub("", t.replace('"', "")) for t in terms]
+    any_word = " OR ".join(f'"{w}"' for w in words if w)
+    must = " AND ".join('"' + _CONTROL.sub(" ", p.replace('"', "")) + '"' for p in phrases)
     if must and any_word:
         return f"({must}) AND ({any_word})"
     return must or any_word or None
@@ -152,13 +173,18 @@ class Searcher:
         self.embedder = embedder
         self.weak_score = weak_score
         self._speakers: list[str] | None = None
-        self._generation = None
+        self._lookup: dict | None = None
 
     def known_speakers(self) -> list[str]:
-        if self._speakers is None or self._generation != self.reader.manifest.get("generation"):
+        """The index's spokespeople, most passages first (read once: a reader never changes)."""
+        if self._speakers is None:
             self._speakers = [s for s, _ in self.reader.speakers()]
-            self._generation = self.reader.manifest.get("generation")
         return self._speakers
+
+    def speaker_lookup(self) -> dict:
+        if self._lookup is None:
+            self._lookup = speaker_lookup(self.known_speakers())
+        return self._lookup
 
     def _filter_sql(self, q: Query) -> tuple[str, list]:
         where, args = [], []
@@ -244,7 +270,7 @@ class Searcher:
             raise BadQuery("top_k must be between 1 and 50")
         timings = {}
         t0 = time.perf_counter()
-        q = parse_query(question, self.known_speakers(), speaker, since, until)
+        q = parse_query(question, self.speaker_lookup(), speaker, since, until)
         qvec = self.embedder.embed_query(q.text)
         t1 = time.perf_counter()
         dense = self.dense(qvec, q, CANDIDATES)

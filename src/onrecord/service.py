@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -11,11 +14,13 @@ from .config import Settings
 from .embedding import Embedder
 from .errors import IndexError_, IndexNotFound
 from .ingest import IngestReport, ingest_bytes, ingest_files, remove_transcripts
+from .jobs import IngestJobs
 from .models import Answer, SearchResult
 from .search import Searcher
-from .store import IndexReader, check_model, index_backend, read_manifest
+from .store import IndexReader, check_model, index_backend, manifest_stamp, read_manifest
 
 SAMPLES = Path(__file__).parent / "samples"
+log = logging.getLogger("onrecord")
 
 
 def backend_for(settings: Settings) -> str:
@@ -41,6 +46,8 @@ class Onrecord:
         self.embedder = embedder or make_embedder(settings)
         self._reader: IndexReader | None = None
         self._searcher: Searcher | None = None
+        self._stamp: tuple | None = None
+        self._jobs: IngestJobs | None = None
         self._lock = threading.Lock()
 
     @property
@@ -49,27 +56,59 @@ class Onrecord:
 
     def reader(self) -> IndexReader:
         """The current index generation: a new reader (and searcher) when a writer, here or in
-        another process, has published a newer one; requests in flight keep the old one."""
-        manifest = read_manifest(self.index_dir)
+        another process, has published a newer one. Requests in flight keep the old one (see
+        `using`); a reader of a superseded generation is closed once nothing uses it."""
         with self._lock:
+            self._refresh_locked()
+            return self._reader
+
+    def searcher(self) -> Searcher:
+        with self._lock:
+            self._refresh_locked()
+            return self._searcher
+
+    @contextmanager
+    def using(self) -> Iterator[Searcher]:
+        """The current searcher, its reader held open until the block ends (for the edges: a
+        request may outlive the generation it started on)."""
+        with self._lock:
+            self._refresh_locked()
+            searcher = self._searcher
+            searcher.reader.acquire()
+        try:
+            yield searcher
+        finally:
+            searcher.reader.release()
+
+    def _refresh_locked(self) -> None:
+        stamp = manifest_stamp(self.index_dir)
+        if self._reader is not None and stamp == self._stamp:
+            return  # nothing published since: no need to read the manifest (one stat per request)
+        try:
+            manifest = read_manifest(self.index_dir)
             if manifest is None and self._reader is None:
                 raise IndexNotFound(
                     f"no index at {self.index_dir}: build one with 'onrecord ingest PATH --index {self.index_dir}'"
                 )
-            if self._reader is None or (manifest and manifest.get("generation") != self._reader.generation):
+            if manifest is not None and (self._reader is None or manifest["generation"] != self._reader.generation):
                 check_model(manifest, self.embedder.name, self.embedder.backend, self.index_dir)
-                self._reader = IndexReader(self.index_dir)
-                self._searcher = Searcher(self._reader, self.embedder, self.settings.weak_score)
-            return self._reader
-
-    def searcher(self) -> Searcher:
-        self.reader()
-        with self._lock:
-            return self._searcher
+                reader = IndexReader(self.index_dir, manifest)
+                old, self._reader = self._reader, reader
+                self._searcher = Searcher(reader, self.embedder, self.settings.weak_score)
+                if old is not None:
+                    old.retire()
+        except IndexError_ as exc:
+            if self._reader is None:
+                raise
+            # the generation already loaded is intact: keep answering from it, and say why
+            log.warning("keeping generation %s of %s: %s", self._reader.generation, self.index_dir, exc)
+        self._stamp = stamp
 
     def ask(self, question: str, top_k: int = 5, speaker: str | None = None, since: str | None = None,
             until: str | None = None) -> SearchResult:
-        return self.searcher().search(question, top_k=top_k, speaker=speaker, since=since, until=until)
+        with self.using() as searcher:
+            return searcher.search(question, top_k=top_k, speaker=speaker, since=since, until=until)
+
 
     def ingest_paths(self, paths: list[str], meta: dict | None = None, progress: bool = False) -> IngestReport:
         report = ingest_files(paths, self.index_dir, self.embedder, meta=meta, progress=progress,
@@ -77,10 +116,19 @@ class Onrecord:
         self._refresh()
         return report
 
-    def ingest_uploads(self, items: list[tuple[str, bytes]], meta: dict | None = None) -> IngestReport:
-        report = ingest_bytes(items, self.index_dir, self.embedder, meta=meta)
+    def ingest_uploads(self, items: list[tuple[str, bytes]], meta: dict | None = None,
+                       on_progress=None) -> IngestReport:
+        report = ingest_bytes(items, self.index_dir, self.embedder, meta=meta, on_progress=on_progress)
         self._refresh()
         return report
+
+    @property
+    def jobs(self) -> IngestJobs:
+        """The server's writer: uploads (API and UI) run there, one at a time, off the event loop."""
+        with self._lock:
+            if self._jobs is None:
+                self._jobs = IngestJobs(lambda items, progress: self.ingest_uploads(items, on_progress=progress))
+            return self._jobs
 
     def remove(self, ids: list[str]) -> None:
         manifest = read_manifest(self.index_dir)
@@ -98,7 +146,11 @@ class Onrecord:
 
     def _refresh(self) -> None:
         if self._reader is not None:
-            self.reader()
+            try:
+                self.reader()
+            except IndexError_:  # reported by the next request; the write itself succeeded
+                pass
+
 
 
 def answer_to_json(a: Answer) -> dict:
@@ -130,3 +182,12 @@ def report_to_json(report: IngestReport) -> dict:
         "passages": report.passages,
     }
 
+
+
+def job_to_json(job) -> dict:
+    """An ingest job in the JSON shape of GET /api/jobs/{id}."""
+    return {
+        "id": job.id, "status": job.status, "files": job.files, "done": job.done, "total": job.total,
+        "report": report_to_json(job.report) if job.report else None, "error": job.error,
+        "url": f"/api/jobs/{job.id}",
+    }
