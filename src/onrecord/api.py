@@ -1,13 +1,16 @@
 """The HTTP API (FastAPI) with the chat UI mounted at `/`: `create_app(settings)`."""
 
 
+import asyncio
 import datetime as dt
 import hmac
 import json
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import Depends, FastAPI, File, Header, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -18,12 +21,17 @@ from pydantic import BaseModel, Field, field_validator
 from . import __version__
 from .config import Settings, get_settings
 from .errors import BadQuery, IndexError_, IndexLocked, IndexNotFound, NotFound, OnrecordError
-from .service import Onrecord, report_to_json, result_to_json
-from .store import index_backend
+from .service import Onrecord, job_to_json, report_to_json, result_to_json
+from .store import CORRUPTION_ERRORS, index_backend
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the UI makes no outbound calls
 log = logging.getLogger("onrecord")
 MAX_QUESTION = 2000
+# An upload up to this size is answered when its ingest is done (200 with the report); a larger
+# one at once with 202 and its job, to follow at GET /api/jobs/{id}. Either way the ingest runs on
+# the writer thread, and the server goes on answering questions.
+WAIT_FOR_UPLOAD_BYTES = 512 * 1024
+UPLOAD_COOKIE = "onrecord_key"  # the UI's file uploads carry the API key in this cookie
 
 
 # --- request and response models (the public contract, DESIGN.md section 4) ---------------------
@@ -99,7 +107,19 @@ class IngestOut(BaseModel):
     added: list[dict]
     duplicates: list[str]
     failed: list[dict]
+    notes: list[dict] = []
     passages: int
+
+
+class JobOut(BaseModel):
+    id: str
+    status: str = Field(description="queued, running, done or failed")
+    files: list[str]
+    done: int = Field(description="passages embedded so far")
+    total: int = Field(description="passages to embed (0 until the files are parsed)")
+    report: IngestOut | None = None
+    error: str | None = None
+    url: str
 
 
 # --- the app -------------------------------------------------------------------------------------
@@ -198,6 +218,12 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
             status = 422
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
+    @app.exception_handler(CORRUPTION_ERRORS)
+    async def _corrupt_index(request: Request, exc: Exception):
+        log.error("index damaged: %s", exc)
+        return JSONResponse({"detail": f"the index at {settings.index} is damaged ({exc}): rebuild it with "
+                                       "'onrecord ingest'"}, status_code=503)
+
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
         problems = []
@@ -208,9 +234,11 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
 
     @app.get("/api/health", response_model=Health)
     def health(core: Core) -> Health:
-        reader = core.reader()
-        n_t, n_p = reader.counts()
-        return Health(status="ok", transcripts=n_t, passages=n_p, model=reader.model, backend=index_backend(reader.manifest))
+        with core.using() as searcher:
+            reader = searcher.reader
+            n_t, n_p = reader.counts()
+            return Health(status="ok", transcripts=n_t, passages=n_p, model=reader.model,
+                          backend=index_backend(reader.manifest))
 
     @app.post("/api/ask", response_model=AskResponse, dependencies=Read)
     def ask(body: AskRequest, core: Core) -> dict:
@@ -234,11 +262,13 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
 
     @app.get("/api/transcripts", response_model=list[TranscriptRef], dependencies=Read)
     def list_transcripts(core: Core) -> list[dict]:
-        return [vars(i) for i in core.reader().transcripts()]
+        with core.using() as searcher:
+            return [vars(i) for i in searcher.reader.transcripts()]
 
     @app.get("/api/transcripts/{tid}", response_model=TranscriptOut, dependencies=Read)
     def get_transcript(tid: str, core: Core) -> dict:
-        t = core.reader().transcript(tid)
+        with core.using() as searcher:
+            t = searcher.reader.transcript(tid)
         return {
             "id": t.id, "title": t.title, "date": t.date, "source_url": t.source_url, "file": t.file,
             "organisation": t.organisation, "speakers": list(t.speakers), "text": t.text,
@@ -246,8 +276,13 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
                        "text": t.turn_text(x)} for x in t.turns],
         }
 
-    @app.post("/api/transcripts", response_model=IngestOut, dependencies=[Depends(require_key)])
-    async def upload(core: Core, files: Annotated[list[UploadFile], File(description="Transcript files.")]) -> dict:
+    @app.post("/api/transcripts", response_model=IngestOut, dependencies=[Depends(require_key)],
+              responses={202: {"model": JobOut, "description": "A large upload: its ingest job, to follow."}})
+    async def upload(
+        core: Core,
+        files: Annotated[list[UploadFile], File(description="Transcript files.")],
+        background: Annotated[bool, Query(description="Answer at once with the job (202), whatever the size.")] = False,
+    ):
         limit = int(settings.max_upload_mb * 1024 * 1024)
         items = []
         for f in files:
@@ -255,13 +290,20 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
             if len(data) > limit:
                 raise HTTPException(413, f"{_safe_name(f.filename)} is larger than {settings.max_upload_mb:g} MB")
             items.append((_safe_name(f.filename), data))
-        report = core.ingest_uploads(items)
-        return report_to_json(report)
+        job = core.jobs.submit(items)  # the writer thread: the event loop stays free
+        if background or sum(len(d) for _, d in items) > WAIT_FOR_UPLOAD_BYTES:
+            return JSONResponse(job_to_json(job), status_code=202, headers={"Location": f"/api/jobs/{job.id}"})
+        return report_to_json(await asyncio.wrap_future(job.future))
+
+    @app.get("/api/jobs/{job_id}", response_model=JobOut, dependencies=[Depends(require_key)])
+    def get_job(job_id: str, core: Core) -> dict:
+        return job_to_json(core.jobs.get(job_id))
 
     @app.delete("/api/transcripts/{tid}", dependencies=[Depends(require_key)])
     def delete_transcript(tid: str, core: Core) -> dict:
-        core.reader().transcript_info(tid)  # 404 for an unknown id
-        core.remove([tid])
+        with core.using() as searcher:
+            searcher.reader.transcript_info(tid)  # 404 for an unknown id
+        core.jobs.call(lambda: core.remove([tid])).result()  # on the writer thread, after queued writes
         return {"deleted": tid}
 
     if ui:
@@ -273,8 +315,53 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
         if settings.read_key:  # the UI is a reader too: any user name, the read key (or API key) as password
             keys = [k for k in (settings.read_key, settings.api_key) if k]
             auth = lambda _user, password: any(hmac.compare_digest(password.encode(), k.encode()) for k in keys)  # noqa: E731
-        app = gr.mount_gradio_app(app, build_ui(core), path="/", css=CSS, footer_links=["api"], auth=auth)
+        demo = build_ui(core)
+        app = gr.mount_gradio_app(
+            app, demo, path="/", css=CSS, footer_links=["api"], auth=auth,
+            allowed_paths=[], blocked_paths=_blocked_paths(settings), max_file_size=int(settings.max_upload_mb * 1024 * 1024),
+        )
+        # Gradio checks that files named in event data lie in its upload folder only once an app
+        # has "launched"; a mounted app never does, so say it has (the check is all this flag gates)
+        demo.has_launched = True
+        if settings.api_key:
+            app.add_middleware(UploadKey, key=settings.api_key)
     return app
+
+
+class UploadKey:
+    """With an API key set, the UI's file uploads (`/gradio_api/upload`) need it too: the UI puts the
+    key the reader typed in a cookie, a script or a stranger has none."""
+
+    def __init__(self, app, key: str):
+        self.app, self.key = app, key
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].rstrip("/").endswith("/gradio_api/upload"):
+            headers = dict(scope.get("headers") or [])
+            cookies = {}
+            for part in headers.get(b"cookie", b"").decode("latin-1").split(";"):
+                name, _, value = part.strip().partition("=")
+                cookies[name] = unquote(value)
+            given = headers.get(b"authorization", b"").decode("latin-1")
+            if not (_key_matches(given, self.key) or _key_matches(cookies.get(UPLOAD_COOKIE), self.key)):
+                body = json.dumps({"detail": "uploading needs the API key (ONRECORD_API_KEY)"}).encode()
+                await send({"type": "http.response.start", "status": 401,
+                            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def _blocked_paths(settings: Settings) -> list[str]:
+    """Folders the UI must never serve a file from, whatever an event asks: the index, the working
+    folder, the system's and users' files (all but Gradio's own upload folder)."""
+    import gradio.utils
+
+    upload = Path(gradio.utils.get_upload_folder()).resolve()
+    candidates = [Path(settings.index).resolve(), Path.cwd().resolve(), Path.home().resolve(),
+                  *(Path(p) for p in ("/etc", "/proc", "/sys", "/root", "/home", "/var", "/usr", "/opt", "/srv"))]
+    return [str(p) for p in candidates if not upload.is_relative_to(p)]
+
 
 
 def _key_matches(authorization: str | None, key: str) -> bool:
@@ -312,3 +399,9 @@ def serve(core: Onrecord) -> None:
     app = create_app(settings, core)
     print(f"onrecord serving on http://{settings.host}:{settings.port}/ (API docs: /docs)", file=sys.stderr, flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+
+
+def create_api_app() -> FastAPI:
+    """The API alone (no UI), from the environment's settings: for several worker processes,
+    `uvicorn --factory onrecord.api:create_api_app --workers N` (the UI needs a single process)."""
+    return create_app(ui=False)

@@ -94,12 +94,13 @@ def render(result: SearchResult, context_note: str = "") -> str:
 
 def example_questions(core: Onrecord, n: int = 4) -> list[str]:
     """Real questions asked in the loaded transcripts (short ones, newest transcripts first)."""
-    rows = core.reader().db.execute(
-        "SELECT p.asked, t.date FROM passages p JOIN transcripts t ON t.id = p.transcript_id "
-        "WHERE p.asked IS NOT NULL AND length(p.asked) BETWEEN 40 AND 140 AND p.asked LIKE '%?' "
-        "GROUP BY p.transcript_id ORDER BY t.date DESC LIMIT ?",
-        (n,),
-    )
+    with core.using() as searcher:
+        rows = searcher.reader.db.execute(
+            "SELECT p.asked, t.date FROM passages p JOIN transcripts t ON t.id = p.transcript_id "
+            "WHERE p.asked IS NOT NULL AND length(p.asked) BETWEEN 40 AND 140 AND p.asked LIKE '%?' "
+            "GROUP BY p.transcript_id ORDER BY t.date DESC LIMIT ?",
+            (n,),
+        ).fetchall()
     return [r[0] for r in rows]
 
 
@@ -121,7 +122,8 @@ def per_year(years: dict[str, int]) -> pd.DataFrame:
 
 def context_html(core: Onrecord, a: Answer) -> str:
     """The whole exchange around an answer, in its transcript, the answer highlighted."""
-    t = core.reader().transcript(a.transcript.id)
+    with core.using() as searcher:
+        t = searcher.reader.transcript(a.transcript.id)
     idx = next((i for i, tu in enumerate(t.turns) if tu.span[0] <= a.span[0] < tu.span[1] + 1), None)
     if idx is None:
         return ""
@@ -138,21 +140,72 @@ def context_html(core: Onrecord, a: Answer) -> str:
     return f"<div class='onrecord-card'><div class='onrecord-meta'>{html.escape(t.title)}, {long_date(t.date)}</div>{''.join(rows)}</div>"
 
 
+def _text(value) -> str:
+    """An event input the browser sent, as plain text: anything but a string counts as empty (the
+    UI takes only strings from the browser; file entries and other structures are never read)."""
+    return value if isinstance(value, str) else ""
+
+
+def in_upload_folder(path: str) -> Path | None:
+    """The path of a file the browser uploaded into Gradio's upload folder, or None for any other
+    path (an event can name any path: only uploads may be read)."""
+    import gradio.utils
+
+    folder = Path(gradio.utils.get_upload_folder()).resolve()
+    try:
+        resolved = Path(path).resolve(strict=True)
+    except (OSError, RuntimeError, ValueError):
+        return None
+    if resolved.is_relative_to(folder) and resolved != folder and resolved.is_file():
+        return resolved
+    return None
+
+
+def _discard_upload(path: Path) -> None:
+    """Uploaded files are read once: delete each (and its folder, when empty) after the ingest."""
+    import gradio.utils
+
+    folder = Path(gradio.utils.get_upload_folder()).resolve()
+    try:
+        path.unlink()
+        if path.parent != folder and path.parent.is_relative_to(folder):
+            path.parent.rmdir()
+    except OSError:
+        pass
+
+
+KEY_COOKIE_JS = """(key) => {
+  document.cookie = "onrecord_key=" + encodeURIComponent(key || "") + "; path=/; SameSite=Strict";
+  return [];
+}"""
+
+
 def build_ui(core: Onrecord) -> gr.Blocks:
-    speakers = [ANY_SPEAKER] + [s for s, _ in core.reader().speakers()]
-    examples = example_questions(core)
+    """The Blocks app. Nothing from the index is in its configuration (which the page embeds, even
+    before a login): the speaker list and the example questions arrive with the page's load event."""
     needs_key = bool(core.settings.api_key)
+
+    def on_load():
+        with core.using() as searcher:
+            speakers = [ANY_SPEAKER] + searcher.known_speakers()
+        examples = example_questions(core)
+        return gr.update(choices=speakers, value=ANY_SPEAKER), gr.update(samples=[[e] for e in examples]), examples
+
+    def use_example(index, examples):
+        if isinstance(index, int) and 0 <= index < len(examples or []):
+            return examples[index]
+        return gr.update()
 
     def ask(question, history, speaker, since, until, ctx):
         history = list(history or [])
-        question = (question or "").strip()
+        question, speaker, since, until = _text(question).strip(), _text(speaker), _text(since), _text(until)
         if not question:
-            return history, ctx, [], gr.update(choices=[], value=None), "", "", per_year({}), ""
+            return history, history, ctx, [], gr.update(choices=[], value=None), "", "", per_year({}), ""
         ctx = dict(ctx or {})
         note = ""
-        filt_speaker = None if speaker in (None, "", ANY_SPEAKER) else speaker
+        filt_speaker = None if speaker in ("", ANY_SPEAKER) else speaker
         try:
-            q = parse_query(question, core.searcher().known_speakers())
+            q = parse_query(question, core.searcher().speaker_lookup())
             if filt_speaker is None:
                 if q.named_speakers:
                     ctx["named"] = q.named_speakers[0]  # steers this question, filters its follow-ups
@@ -169,42 +222,55 @@ def build_ui(core: Onrecord) -> gr.Blocks:
             shown = spread.answers[:5]
             result = replace(spread, answers=shown, no_answer=not shown or all(a.weak for a in shown))
         except OnrecordError as exc:
-            history += [{"role": "user", "content": question}, {"role": "assistant", "content": f"⚠️ {exc}"}]
-            return history, ctx, [], gr.update(choices=[], value=None), "", "", per_year({}), ""
+            history += [{"role": "user", "content": question}, {"role": "assistant", "content": f"⚠️ {html.escape(str(exc))}"}]
+            return history, history, ctx, [], gr.update(choices=[], value=None), "", "", per_year({}), ""
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": render(result, note)}]
         answers = list(result.answers)
         choices = [f"{n}. {a.speaker}, {long_date(a.transcript.date)}" for n, a in enumerate(answers, 1)]
         first = choices[0] if choices else None
         cite = citation(answers[0]) if answers else ""
         ctx_html = context_html(core, answers[0]) if answers else ""
-        return history, ctx, answers, gr.update(choices=choices, value=first), cite, ctx_html, timeline(spread), ""
+        return history, history, ctx, answers, gr.update(choices=choices, value=first), cite, ctx_html, timeline(spread), ""
 
     def select(choice, answers):
-        if not choice or not answers:
+        choice = _text(choice)
+        head = choice.split(".", 1)[0]
+        if not head.isdigit() or not 1 <= int(head) <= len(answers or []):
             return "", ""
-        n = int(choice.split(".", 1)[0]) - 1
-        a = answers[n]
+        a = answers[int(head) - 1]
         return citation(a), context_html(core, a)
 
     def upload(files, key):
-        if needs_key and not hmac.compare_digest((key or "").encode(), core.settings.api_key.encode()):
+        key = _text(key)
+        if needs_key and not hmac.compare_digest(key.encode(), core.settings.api_key.encode()):
             return "Upload refused: enter the API key (ONRECORD_API_KEY)."
-        if not files:
+        paths = [f if isinstance(f, str) else getattr(f, "name", None) for f in (files or [])]
+        if not paths:
             return "Choose one or more transcript files first."
         limit = core.settings.max_upload_mb * 1024 * 1024
-        items = []
-        for f in files:
-            path = Path(f if isinstance(f, str) else f.name)
-            if path.stat().st_size > limit:
-                return f"{path.name} is larger than {core.settings.max_upload_mb:g} MB."
-            items.append((path.name, path.read_bytes()))
-        report = core.ingest_uploads(items)
+        items, uploads = [], []
+        for given in paths:
+            path = in_upload_folder(given) if isinstance(given, str) else None
+            if path is None:
+                return "Upload refused: only files uploaded through this page can be added."
+            uploads.append(path)
+        try:
+            for path in uploads:
+                if path.stat().st_size > limit:
+                    return f"{path.name} is larger than {core.settings.max_upload_mb:g} MB."
+                items.append((path.name, path.read_bytes()))
+        finally:
+            for path in uploads:
+                _discard_upload(path)
+        report = core.jobs.submit(items).future.result()  # the one writer thread, like API uploads
         return report.summary()
 
-    with gr.Blocks(title="onrecord") as demo:
+    with gr.Blocks(title="onrecord", delete_cache=(3600, 3600)) as demo:
         gr.Markdown("## onrecord\nWhat a spokesperson actually said, word for word: verbatim answers with who, when and the source.")
         answers_state = gr.State([])
         ctx_state = gr.State({})
+        history_state = gr.State([])  # the conversation lives on the server: the browser only shows it
+        examples_state = gr.State([])
         with gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(label="Answers on the record", height=560, elem_id="onrecord-chat", autoscroll=False)
@@ -212,11 +278,11 @@ def build_ui(core: Onrecord) -> gr.Blocks:
                     question = gr.Textbox(placeholder="What did NATO say about Article 5?", show_label=False,
                                           scale=5, elem_id="onrecord-question", max_length=2000)
                     ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="onrecord-ask")
-                if examples:
-                    gr.Examples(examples=[[e] for e in examples], inputs=[question], label="Questions asked in these transcripts")
+                examples = gr.Dataset(components=[question], samples=[], type="index", elem_id="onrecord-examples",
+                                      label="Questions asked in these transcripts")
             with gr.Column(scale=2):
                 with gr.Accordion("Filters", open=False):
-                    speaker = gr.Dropdown(speakers, value=ANY_SPEAKER, label="Speaker", elem_id="onrecord-speaker")
+                    speaker = gr.Dropdown([ANY_SPEAKER], value=ANY_SPEAKER, label="Speaker", elem_id="onrecord-speaker")
                     since = gr.Textbox(label="Since (YYYY-MM-DD)", max_length=10)
                     until = gr.Textbox(label="Until (YYYY-MM-DD)", max_length=10)
                 pick = gr.Radio([], label="Answer", elem_id="onrecord-pick")
@@ -231,13 +297,18 @@ def build_ui(core: Onrecord) -> gr.Blocks:
                     key = gr.Textbox(label="API key", type="password", visible=needs_key)
                     upload_btn = gr.Button("Add to the index")
                     upload_out = gr.Textbox(label="Result", interactive=False)
-        outputs = [chat, ctx_state, answers_state, pick, cite, context, plot, question]
-        inputs = [question, chat, speaker, since, until, ctx_state]
+        # every input is a string from the browser or server-side state; the chat is only an output
+        outputs = [chat, history_state, ctx_state, answers_state, pick, cite, context, plot, question]
+        inputs = [question, history_state, speaker, since, until, ctx_state]
         question.submit(ask, inputs, outputs)
         ask_btn.click(ask, inputs, outputs)
         pick.change(select, [pick, answers_state], [cite, context])
         upload_btn.click(upload, [files, key], [upload_out])
+        key.change(None, [key], None, js=KEY_COOKIE_JS)
+        examples.click(use_example, [examples, examples_state], [question])
+        demo.load(on_load, None, [speaker, examples, examples_state])
     return demo
+
 
 
 def _date(value: str | None) -> str | None:
