@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", type=Path, help="also write the ranked answers (score.py's results format)")
     p.add_argument("--per-query", action="store_true", help="print each query's first relevant rank")
 
+    p = sub.add_parser("inspect", help="show how a transcript file is read: metadata, turns, exchanges, warnings")
+    p.add_argument("file", type=Path)
+    p.add_argument("--json", action="store_true", help="print the reading as JSON")
+
     p = sub.add_parser("documents", help="list or remove indexed transcripts")
     dsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     with_index(dsub.add_parser("list", help="list transcripts")).add_argument("--json", action="store_true")
@@ -74,6 +78,12 @@ def _settings(args, settings: Settings) -> Settings:
 def main(argv: list[str] | None = None, onrecord: Onrecord | None = None) -> int:
     """Run the CLI; returns the exit code. `onrecord` lets tests inject a service (e.g. a fake embedder)."""
     args = build_parser().parse_args(argv)
+    if args.command == "inspect":  # reads a file; needs no index and no model
+        try:
+            return cmd_inspect(args)
+        except OnrecordError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if onrecord is None:
         app = Onrecord(_settings(args, get_settings()))
     else:
@@ -178,4 +188,17 @@ def cmd_documents(app: Onrecord, args) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "serve": cmd_serve, "eval": cmd_eval, "documents": cmd_documents}
+def cmd_inspect(args) -> int:
+    from .inspection import describe, format_inspection
+    from .transcripts import parse_file
+
+    transcripts = parse_file(args.file)
+    if args.json:
+        print(json.dumps([describe(t) for t in transcripts], indent=2, ensure_ascii=False))
+    else:
+        print("\n\n".join(format_inspection(t) for t in transcripts))
+    return 0
+
+
+COMMANDS = {
+"ingest": cmd_ingest, "ask": cmd_ask, "serve": cmd_serve, "eval": cmd_eval, "documents": cmd_documents}
