@@ -13,6 +13,8 @@ HERE = Path(__file__).parent
 
 
 def summary(path: Path) -> dict:
+    from onrecord.inspection import structure_warnings
+
     t = parse_file(path)[0]
     turns = [
         {"speaker": tu.speaker, "role": tu.role, "affiliation": tu.affiliation,
@@ -26,11 +28,21 @@ def summary(path: Path) -> dict:
         "opening_statements": sum(1 for e in t.exchanges if not e.question),
         "topics": sorted({e.topic for e in t.exchanges if e.topic}),
         "first_turns": turns[:6],
+        "warnings": structure_warnings(t),
     }
 
 
+STYLES = HERE / "styles"  # transcripts in other styles and formats (see styles/README.md)
+
+
+def golden_files() -> list[Path]:
+    """The transcripts with golden files: tests/data and tests/styles (not their README)."""
+    return sorted(p for folder in (HERE / "data", STYLES) for p in folder.iterdir()
+                  if p.is_file() and p.name != "README.md")
+
+
 if __name__ == "__main__":
-    for path in sorted((HERE / "data").iterdir()):
+    for path in golden_files():
         out = HERE / "golden" / (path.name + ".json")
         out.write_text(json.dumps(summary(path), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         print("wrote", out)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from make_golden import summary
+from make_golden import golden_files, summary
 from onrecord.errors import TranscriptError
 from onrecord.evaluation import normalize
 from onrecord.models import MODERATOR, QUESTIONER, SPOKESPERSON
@@ -16,7 +16,7 @@ GOLDEN = Path(__file__).parent / "golden"
 FILES = sorted(p for p in DATA.iterdir() if p.is_file())
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name[:40])
+@pytest.mark.parametrize("path", golden_files(), ids=lambda p: p.name[:40])
 def test_golden_structure(path):
     """Speakers, roles, turn and exchange counts and the first turns match the reviewed golden file."""
     expected = json.loads((GOLDEN / (path.name + ".json")).read_text(encoding="utf-8"))
@@ -138,3 +138,155 @@ def test_json_lines_and_html():
     assert [t.turn_text(x) for x in t.turns] == ["We will act.", "Is that final?", "It is."]
     with pytest.raises(TranscriptError, match="'text'"):
         parse_bytes(b'{"title": "no text"}', "x.json")
+
+
+# --- other styles and formats (tests/styles: real files, see its README) ------------------------
+
+STYLE = Path(__file__).parent / "styles"
+
+
+def by_speaker(t):
+    roles = {}
+    for tu in t.turns:
+        roles.setdefault(tu.speaker, set()).add(tu.role)
+    return roles
+
+
+def test_named_reporters_and_the_moderator_are_told_from_the_principal_by_what_they_do():
+    """General case: labels are plain names ("Kseniya Sobchak:"), for reporters too. The one with
+    most of the words answers; those who mostly ask or name themselves are reporters; the one
+    whose short turns hand over to questions moderates."""
+    (t,) = parse_file(STYLE / "kremlin-56378.html")
+    roles = by_speaker(t)
+    assert t.speakers[0] == "Vladimir Putin" and roles["Vladimir Putin"] == {SPOKESPERSON}
+    assert roles["Dmitry Peskov"] == {MODERATOR}
+    for reporter in ("Kseniya Sobchak", "Ilya Koshlyunov", "Yulia Permyakova", "Terry Moran"):
+        assert roles[reporter] == {QUESTIONER}, reporter
+    answered = [e for e in t.exchanges if e.question]
+    assert len(answered) > 60
+    assert all(t.turns[i].speaker == "Vladimir Putin" for e in answered for i in e.answer[:1])
+    # a principal's stage note is not his affiliation
+    assert {tu.affiliation for tu in t.turns if tu.speaker == "Vladimir Putin"} <= {None, "Noise in the audience"}
+    assert sum(1 for tu in t.turns if tu.speaker == "Vladimir Putin" and tu.affiliation) <= 2
+
+
+def test_an_xml_archive_record_gives_metadata_and_a_label_alone_labels_what_follows():
+    """General cases: an XML record (the transcript in its largest HTML field; title, date,
+    speaker from named fields, "Surname, Given" turned round); a label alone in its paragraph
+    (`<p><strong>PRIME MINISTER: </strong></p>`) labels the paragraphs after it; the office of
+    the principal is the principal the metadata names; `JOURNALIST:` is a reporter; `[ENDS]` ends."""
+    (t,) = parse_file(STYLE / "pmtranscripts-transcript-41453.xml")
+    assert (t.title, t.date) == ("Press Conference - Parliament House, Canberra", "2018-02-15")
+    assert by_speaker(t) == {"Malcolm Turnbull": {SPOKESPERSON}, "Reporter": {QUESTIONER}}
+    assert t.turn_text(t.turns[0]).startswith("Good afternoon.\n\nThis week, most attention")
+    assert t.turn_text(t.turns[1]) == "Why would you not urge Barnaby Joyce to resign now?"
+    assert len([e for e in t.exchanges if e.question]) == 5
+    assert "ENDS" not in t.turn_text(t.turns[-1])
+
+
+def test_a_file_without_usable_labels_is_one_statement_and_says_so():
+    """General case: OCR that detached the labels from their text ("QUESTION WHITLAM QUESTION
+    ..."): no turns are invented; the reading warns."""
+    from onrecord.inspection import structure_warnings
+
+    (t,) = parse_file(STYLE / "pmtranscripts-transcript-3625.xml")
+    assert {tu.speaker for tu in t.turns} == {"Gough Whitlam"} and not any(tu.label for tu in t.turns)
+    assert structure_warnings(t) == ["no speaker labels found: the whole text is one statement by Gough Whitlam"]
+
+
+def test_one_paragraph_per_line_title_case_labels_and_headings():
+    """General cases: a file that puts each paragraph on one long line with no blank lines;
+    Title Case labels with a period ("The President.") that recur; Title Case topic lines before a
+    question; "THE PRESIDENT" of a White House file named by its date."""
+    (t,) = parse_file(STYLE / "voomer-bush.txt")
+    assert by_speaker(t) == {"George H. W. Bush": {SPOKESPERSON}, "Reporter": {QUESTIONER}}
+    assert t.turn_text(t.turns[0]).startswith("First I have a brief statement")
+    assert t.turn_text(t.turns[1]).startswith("Mr. President, Mr. Gorbachev challenged you")
+    assert {"Short-Range Nuclear Forces in Europe", "Environmental Issues", "Oliver North"} <= {e.topic for e in t.exchanges}
+    assert len([e for e in t.exchanges if e.question]) == 21
+
+
+def test_question_and_answer_blocks_with_an_unnamed_answerer():
+    """General case: `**Question**:` / `**Answer**:` labels alone on their lines; "Answer" names a
+    role, not a person: the answer is attributed to no invented name, and the reading warns."""
+    from onrecord.inspection import structure_warnings
+
+    (t,) = parse_file(STYLE / "trudeau-2020-04-06-R7E-NYge5sk-q_a.md")
+    assert by_speaker(t) == {"Unknown speaker": {SPOKESPERSON}, "Reporter": {QUESTIONER}}
+    assert [t.turns[i].role for e in t.exchanges for i in (*e.question, *e.answer)] == [QUESTIONER, SPOKESPERSON] * 16
+    assert any("no known speaker" in w for w in structure_warnings(t))
+
+
+def test_a_full_white_house_page_with_prettified_markup():
+    """General case: an official page saved whole (scripts, navigation, one tag per line); the
+    President named by the date, other officials by their labels."""
+    (t,) = parse_file(STYLE / "jjgoings-white_house_briefing_April-08-2020.html")
+    roles = by_speaker(t)
+    assert t.date == "2020-04-08" and t.organisation == "The White House"
+    assert roles["Donald J. Trump"] == {SPOKESPERSON} and roles["Mike Pompeo"] == {SPOKESPERSON}
+    assert roles["Reporter"] == {QUESTIONER}
+    assert t.turn_text(t.turns[0]).startswith("Thank you very much.")
+    assert not any("function(" in t.turn_text(tu) or "googletag" in t.turn_text(tu) for tu in t.turns)
+
+
+def test_calls_on_reporters_and_footnotes_belong_to_no_turn():
+    """General cases: "[9.] Mr. Horner [Garnett D. Horner, Washington Evening Star]." alone, or as
+    the whole of the President's turn, is the chair calling on a reporter (who then asks: named
+    from the brackets); a numbered paragraph ("1 The Commission on ...") is an editorial footnote."""
+    carter = parse_file(DATA / "1977-09-21-carter-news-conference.md")[0]
+    thomas = next(tu for tu in carter.turns if tu.speaker == "Helen Thomas")
+    assert thomas.role == QUESTIONER and thomas.affiliation == "United Press International"
+    ford = parse_file(DATA / "1975-09-16-ford-news-conference.md")[0]
+    assert not any(carter.turn_text(tu).startswith(("[1.] Miss", "Miss Thomas [")) for tu in carter.turns)
+    assert not any(ford.turn_text(tu).startswith(("1 The Commission", "2 The Commission")) for tu in ford.turns)
+    assert "1 The Commission on the Organization" in ford.text  # kept in the text, in no turn
+
+
+def test_answer_passages_hold_no_label_footnote_or_call():
+    """No answer passage of any test transcript holds another turn's label, a footnote or a call on a
+    reporter (benchmarks/passage_check.py runs the same check over a whole corpus)."""
+    from onrecord.chunking import chunk
+    from onrecord.inspection import passage_problems
+
+    passages = [p for f in golden_files() for t in parse_file(f) for p in chunk(t)]
+    assert passages
+    assert passage_problems(passages) == {"labels": [], "footnotes": [], "calls": []}
+
+
+RSS = """<?xml version="1.0"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>
+<title>Briefings</title>
+<item><title>Press briefing, 3 March</title><link>https://example.org/b/3</link><pubDate>Tue, 03 Mar 2020 14:00:00 GMT</pubDate>
+<content:encoded><![CDATA[<p><b>MS. ORTAGUS:</b> Good afternoon. The Secretary travels to Kabul tomorrow.</p><p><b>QUESTION:</b> Will he meet the Taliban?</p><p><b>MS. ORTAGUS:</b> He will meet the Afghan government.</p>]]></content:encoded></item>
+<item><title>Press briefing, 3 March (again)</title><link>https://example.org/b/3b</link><pubDate>Tue, 03 Mar 2020 15:00:00 GMT</pubDate>
+<content:encoded><![CDATA[<p><b>MS. ORTAGUS:</b> Good afternoon. The Secretary travels to Kabul tomorrow.</p><p><b>QUESTION:</b> Will he meet the Taliban?</p><p><b>MS. ORTAGUS:</b> He will meet the Afghan government.</p>]]></content:encoded></item>
+<item><title>Press briefing, 5 March</title><link>https://example.org/b/5</link><pubDate>Thu, 05 Mar 2020 14:00:00 GMT</pubDate>
+<description>&lt;p&gt;MS. ORTAGUS: We have nothing new on Iran.&lt;/p&gt;&lt;p&gt;QUESTION: Nothing at all?&lt;/p&gt;&lt;p&gt;MS. ORTAGUS: Nothing.&lt;/p&gt;</description></item>
+</channel></rss>"""
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Press</title>
+<entry><title>Doorstep</title><link href="https://example.org/d/1"/><published>2021-06-14T09:00:00Z</published>
+<author><name>Jens Stoltenberg</name></author>
+<content type="html">&lt;p&gt;Jens Stoltenberg: We will agree a new strategic concept.&lt;/p&gt;&lt;p&gt;Question [AFP]: When?&lt;/p&gt;&lt;p&gt;Jens Stoltenberg: Next year.&lt;/p&gt;</content></entry>
+</feed>"""
+
+
+def test_rss_and_atom_feeds_give_one_transcript_per_item_and_repeats_once():
+    """General case: a feed's items (RSS `content:encoded` or `description`; Atom `content`), each a
+    transcript with the item's title, date and link; the same text twice is read once."""
+    items = parse_bytes(RSS.encode(), "state.rss")
+    assert [(t.title, t.date, t.source_url) for t in items] == [
+        ("Press briefing, 3 March", "2020-03-03", "https://example.org/b/3"),
+        ("Press briefing, 5 March", "2020-03-05", "https://example.org/b/5")]
+    assert [tu.role for tu in items[0].turns] == [SPOKESPERSON, QUESTIONER, SPOKESPERSON]
+    assert items[0].turns[0].speaker == "Ms. Ortagus" and items[1].turn_text(items[1].turns[-1]) == "Nothing."
+    (entry,) = parse_bytes(ATOM.encode(), "nato.atom")
+    assert (entry.title, entry.date, entry.source_url) == ("Doorstep", "2021-06-14", "https://example.org/d/1")
+    assert entry.turns[1].affiliation == "AFP" and entry.turns[2].speaker == "Jens Stoltenberg"
+
+
+def test_xml_that_declares_entities_or_is_broken_is_refused():
+    bomb = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><r><content>&b;</content></r>'
+    with pytest.raises(TranscriptError, match="entities"):
+        parse_bytes(bomb.encode(), "x.xml")
+    with pytest.raises(TranscriptError, match="not well-formed"):
+        parse_bytes(b"<r><content>unclosed</r>", "x.xml")

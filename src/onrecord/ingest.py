@@ -15,6 +15,7 @@ from pathlib import Path
 from .chunking import chunk
 from .embedding import Embedder
 from .errors import TranscriptError
+from .inspection import structure_warnings
 from .models import Passage, Transcript
 from .store import IndexWriter
 from .transcripts import SUFFIXES, parse_source, sources_from_bytes
@@ -91,8 +92,11 @@ def parse_many(items: Iterable[tuple[str, bytes]], meta: dict | None = None
     for name, data in items:
         try:
             sources = sources_from_bytes(data, Path(name).name, meta)
-            transcripts.extend(parse_source(s) for s in sources)
+            parsed = [parse_source(s) for s in sources]
+            transcripts.extend(parsed)
             notes.extend((name, s.note) for s in sources[:1] if s.note)
+            for t in parsed:  # a weak reading is said per file: it landed, but may be misread
+                notes.extend((t.file if len(parsed) > 1 else name, w) for w in structure_warnings(t))
         except TranscriptError as exc:
             failed.append((name, str(exc)))
         except (RecursionError, MemoryError, ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:

@@ -15,7 +15,7 @@ import hashlib
 import html
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
@@ -28,7 +28,8 @@ from .models import MODERATOR, QUESTIONER, SPOKESPERSON, UNKNOWN, Exchange, Tran
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 JSON_SUFFIXES = {".json", ".jsonl"}
-SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES
+XML_SUFFIXES = {".xml", ".rss", ".atom"}
+SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | XML_SUFFIXES
 
 MONTHS = (
     "January February March April May June July August September October November December".split()
@@ -56,17 +57,54 @@ def clean_paragraph(raw: str) -> str:
     return " ".join(_WS_RE.sub(" ", text).split())
 
 
+INLINE_LABELS = 100  # at most this many of a file's labels are looked for inside paragraphs
+_INLINE_CANDIDATE = re.compile(r"[A-Z][A-Z.'’\- ]{0,60}[A-Z.](?=: )")
+
+
+def split_inline_labels(paras: list[str]) -> list[str]:
+    """A speaker label of the file that stands inside a paragraph, right after a sentence end
+    ("... tracking that. MR. ZIENTS: Next question."), starts a new paragraph. Only ALL-CAPS colon
+    labels that also start at least two paragraphs of the file count (a capitalised phrase and a
+    colon inside speech is no label otherwise)."""
+    counts: dict[str, int] = {}
+    for p in paras:
+        m = _INLINE_CANDIDATE.match(p)
+        if m:
+            counts[m.group()] = counts.get(m.group(), 0) + 1
+    known = sorted((label for label, n in counts.items() if n >= 2 and len(label) >= 2), key=lambda x: -counts[x])
+    if not known:
+        return paras
+    inline = re.compile(r"(?<=[.?!\"”]) (?=(?:" + "|".join(map(re.escape, known[:INLINE_LABELS])) + r"): )")
+    out = []
+    for p in paras:
+        out.extend(inline.split(p) if ": " in p else [p])
+    return out
+
+
+UNWRAPPED_LINE = 120  # a block whose lines are longer than this (median) was not hard-wrapped
+
+
+
 def split_paragraphs(body: str) -> list[str]:
-    """Blank-line separated blocks of the body, each cleaned; empty blocks dropped."""
+    """Blank-line separated blocks of the body, each cleaned; empty blocks dropped. A block of
+    hard-wrapped lines is one paragraph (the lines are reflowed); a block whose lines are long
+    (median over UNWRAPPED_LINE characters: a file that puts each paragraph on one line, with no
+    blank lines) is a paragraph per line."""
     blocks, current = [], []
+
+    def flush():
+        if len(current) > 1 and sorted(len(x) for x in current)[len(current) // 2] > UNWRAPPED_LINE:
+            blocks.extend(current)
+        elif current:
+            blocks.append(" ".join(current))
+        current.clear()
+
     for line in body.splitlines():
         if _WS_RE.sub("", line).strip():
             current.append(line)
-        elif current:
-            blocks.append(" ".join(current))
-            current = []
-    if current:
-        blocks.append(" ".join(current))
+        else:
+            flush()
+    flush()
     return [p for p in (clean_paragraph(b) for b in blocks) if p]
 
 
@@ -195,9 +233,19 @@ def guess_organisation(meta: dict, title: str, source_url: str | None) -> str | 
 # --- paragraph classification -----------------------------------------------------------------
 
 _NUMBERING = r"(?:\[[0-9IlL]{1,3}\.?\]\.?\s*)?"
-_Q_RE = re.compile(_NUMBERING + r"(?P<label>Q\.?|QUESTION:|Question:)(?=\s|$)\s*")
+_Q_RE = re.compile(_NUMBERING + r"(?P<label>Q[.:]?|QUESTION:|Question:)(?=\s|$)\s*")
+# the chair calling on a reporter, alone as a paragraph: "[9.] Mr. Horner [Garnett D. Horner,
+# Washington Evening Star]." (the name in brackets is who asks next)
+_CALL_RE = re.compile(
+    r"(?:\[\d{1,3}\.?\]\.?\s*)?(?:Mr|Mrs|Ms|Miss|Dr)\.? [A-Z][\w'’\-]+(?: [A-Z][\w'’\-]+){0,2}\s*"
+    r"\[(?P<who>[^\[\]]{3,120})\]\.?"
+)
+# an editorial footnote: a paragraph that starts with a figure and a capitalised word ("1 The
+# text of the final communique ..."); speech never does (a sentence does not start with a figure)
+_NUMBERED_RE = re.compile(r"\d{1,2} [A-Z]")
 # "MS. JEAN-PIERRE:", "SENIOR ADMINISTRATION OFFICIAL:", "THE PRESIDENT:"
-_CAPS_COLON_RE = re.compile(r"(?P<label>[A-Z][A-Z.'’\- ]{0,60}[A-Z.]):\s+")
+# (a label may stand alone on its line, its text in the next paragraphs: hence `:(?:\s+|$)`)
+_CAPS_COLON_RE = re.compile(r"(?P<label>[A-Z][A-Z.'’\- ]{0,60}[A-Z.]):(?:\s+|$)")
 # "THE PRESIDENT.", "MR. CORMIER.", "FRANCES L. LEWINE (Associated Press).", "REPORTER."
 _CAPS_PERIOD_RE = re.compile(
     _NUMBERING
@@ -207,7 +255,7 @@ _CAPS_PERIOD_RE = re.compile(
 # "Jens Stoltenberg:", "Question [TV 2]:", "Merriman Smith (United Press International):"
 _NAME_COLON_RE = re.compile(
     r"(?P<label>[A-Z][\w.'’\-]*(?: (?:[A-Z][\w.'’\-]*|de|van|von|der)){0,3})"
-    r"(?: [\[(](?P<outlet>[^\]()]{1,60})[\])])?:\s+"
+    r"(?: [\[(](?P<outlet>[^\]()]{1,60})[\])])?:(?:\s+|$)"
 )
 # Unlabelled question: "Philip Lote [NRK], NRK, Norwegian Broadcasting. Was the criticism ..."
 _NAMED_QUESTION_RE = re.compile(
@@ -223,6 +271,14 @@ _SPEECH_MARKER_RE = re.compile(
 )
 _FOOTNOTE_RE = re.compile(r"\d{1,2}[A-Z][a-z]")
 _QUESTIONER_LABELS = {"Q", "Q.", "QUESTION:", "Question:", "QUESTION", "Question", "REPORTER"}
+# labels that name a role, not a person: a reporter, or the (unnamed) one who answers
+GENERIC_QUESTIONERS = {"Q", "QUESTION", "UESTION", "REPORTER", "JOURNALIST", "AUDIENCE MEMBER", "QUESTIONER",
+                       "REMARK", "VOICE", "VOICES", "AUDIENCE"}
+
+GENERIC_ANSWERERS = {"A", "ANSWER"}
+# the office of the one a transcript is about: the principal its metadata names, when it names one
+PRINCIPAL_OFFICES = {"THE PRESIDENT", "THE. PRESIDENT", "PRESIDENT", "PRIME MINISTER", "THE PRIME MINISTER",
+                     "CHANCELLOR", "THE CHANCELLOR", "PREMIER", "THE PREMIER"}
 _HONORIFICS = {"MR", "MRS", "MS", "MISS", "DR", "MR.", "MRS.", "MS.", "MISS.", "DR."}
 _TITLE_WORDS = {
     "acting", "administrator", "admiral", "ambassador", "attorney", "chair", "chairman",
@@ -254,7 +310,44 @@ def _is_heading(text: str) -> bool:
     return len(text.split()) <= 16 and not text.endswith(":")
 
 
-def _choose_style(paras: list[str]) -> str:
+# "The President.", "Mr. Fitzwater.", "Secretary Baker.": a Title Case label ending in a period,
+# taken as a label only when it starts at least RECURRING paragraphs (sentences start so too)
+_TITLE_PERIOD_RE = re.compile(
+    r"(?P<label>(?:The|Mr\.|Mrs\.|Ms\.|Dr\.|Secretary|Senator|General|Ambassador|Governor|Director|Minister) "
+    r"[A-Z][a-z'’\-]+(?: [A-Z][a-z'’\-]+)?)\.(?:\s+|$)"
+)
+RECURRING = 3
+
+
+def recurring_title_labels(paras: list[str]) -> set[str]:
+    """Title Case period labels that start at least RECURRING paragraphs of the file."""
+    counts: dict[str, int] = {}
+    for p in paras:
+        m = _TITLE_PERIOD_RE.match(p)
+        if m:
+            counts[m.group("label")] = counts.get(m.group("label"), 0) + 1
+    return {label for label, n in counts.items() if n >= RECURRING}
+
+
+def _is_title_case_heading(text: str) -> bool:
+    """'Short-Range Nuclear Forces in Europe': a few words, mostly capitalised, no end punctuation."""
+    words = text.split()
+    if not 1 <= len(words) <= 10 or not text[0].isupper() or text[-1] in ".?!:;,\"”’)]":
+        return False
+    long_words = [w for w in words if len(w) > 3]
+    return bool(long_words) and sum(w[0].isupper() for w in long_words) >= 0.75 * len(long_words)
+
+
+def _mark_title_case_headings(paras: list[_Para]) -> None:
+    """A Title Case line of its own, right before a reporter's question, is a topic heading (as
+    ALL-CAPS ones are); elsewhere such a line is left as speech."""
+    for para, nxt in zip(paras, paras[1:]):
+        if (para.kind == "text" and nxt.kind == "label" and nxt.role_hint == QUESTIONER
+                and _is_title_case_heading(para.text)):
+            para.kind = "heading"
+
+
+def _choose_style(paras: list[str], title_labels: set[str] = frozenset()) -> str:
     """Which label convention the file uses: 'caps-colon', 'caps-period' or 'name-colon'."""
     counts = {"caps-colon": 0, "caps-period": 0, "name-colon": 0}
     for p in paras:
@@ -262,19 +355,28 @@ def _choose_style(paras: list[str]) -> str:
             counts["caps-colon"] += 1
         elif _CAPS_PERIOD_RE.match(p) and not _is_heading(p):
             counts["caps-period"] += 1
+        elif (m := _TITLE_PERIOD_RE.match(p)) and m.group("label") in title_labels:
+            counts["caps-period"] += 1
         elif _NAME_COLON_RE.match(p) or _NAMED_QUESTION_RE.match(p):
             counts["name-colon"] += 1
     best = max(counts, key=counts.get)
     return best if counts[best] else "none"
 
 
-def _classify(para: _Para, style: str) -> None:
+def _classify(para: _Para, style: str, title_labels: set[str] = frozenset()) -> None:
     text = para.text
-    if _TIME_RE.fullmatch(text) or text.upper() == "END" or text.startswith("END "):
+    if _TIME_RE.fullmatch(text) or text.strip("[](). ").upper() in ("END", "ENDS") or text.startswith("END "):
         para.kind = "end"
         return
     if text in ("[...]", "[…]", "…", "..."):
         para.kind = "stop"
+        return
+    if len(text) <= 200 and (call := _CALL_RE.fullmatch(text)):
+        who, _, outlet = call.group("who").partition(",")
+        para.kind, para.label, para.outlet = "call", who.strip(), outlet.strip() or None
+        return
+    if _NUMBERED_RE.match(text):
+        para.kind = "note"
         return
     if len(text) <= 200 and _SEPARATOR_RE.fullmatch(text):  # bounded: the pattern backtracks on long runs
         para.kind = "separator"
@@ -297,6 +399,8 @@ def _classify(para: _Para, style: str) -> None:
         m = _CAPS_PERIOD_RE.match(text)
         if m and _is_heading(text) and m.end() < len(text):
             m = None  # an ALL-CAPS heading that happens to contain "MR." or "U.S."
+        if m is None and (t := _TITLE_PERIOD_RE.match(text)) and t.group("label") in title_labels:
+            m = t
     elif style == "name-colon":
         m = _NAMED_QUESTION_RE.match(text)
         if m:
@@ -320,7 +424,28 @@ def _classify(para: _Para, style: str) -> None:
 # --- speaker names ----------------------------------------------------------------------------
 
 
+# Who "THE PRESIDENT" of a White House transcript is, by its date (inaugurations; public record)
+US_PRESIDENTS = (
+    ("1933-03-04", "Franklin D. Roosevelt"), ("1945-04-12", "Harry S. Truman"), ("1953-01-20", "Dwight D. Eisenhower"),
+    ("1961-01-20", "John F. Kennedy"), ("1963-11-22", "Lyndon B. Johnson"), ("1969-01-20", "Richard Nixon"),
+    ("1974-08-09", "Gerald R. Ford"), ("1977-01-20", "Jimmy Carter"), ("1981-01-20", "Ronald Reagan"),
+    ("1989-01-20", "George H. W. Bush"), ("1993-01-20", "Bill Clinton"), ("2001-01-20", "George W. Bush"),
+    ("2009-01-20", "Barack Obama"), ("2017-01-20", "Donald J. Trump"), ("2021-01-20", "Joseph R. Biden"),
+    ("2025-01-20", "Donald J. Trump"),
+)
+
+
+def us_president_on(date: str) -> str:
+    """The President of the United States on a date ('YYYY-MM-DD'), or 'The President' before 1933."""
+    name = "The President"
+    for start, who in US_PRESIDENTS:
+        if date >= start:
+            name = who
+    return name
+
+
 def _title_case(word: str) -> str:
+
     return "-".join(part[:1].upper() + part[1:].lower() for part in word.split("-"))
 
 
@@ -362,8 +487,10 @@ class _NameIndex:
 class _Names:
     """Resolves speaker labels to display names using the title, front matter and the text."""
 
-    def __init__(self, title: str, meta_speakers: list[str], text: str):
+    def __init__(self, title: str, meta_speakers: list[str], text: str, date: str | None = None,
+                 white_house: bool = False):
         self.title, self.meta_speakers, self.text = title, meta_speakers, text
+        self.date, self.white_house = date, white_house
         self.cache: dict[str, str] = {}
         self._indexes: list[_NameIndex] | None = None
         self._title_words: list[str] | None = None
@@ -400,10 +527,12 @@ class _Names:
             return self.cache[label]
         words = label.replace("’", "'").split()
         upper = label.upper() == label
-        if not upper:  # "Jens Stoltenberg", "Philip Lote": already a name
-            name = label
-        elif label.rstrip(".") in ("THE PRESIDENT", "THE. PRESIDENT", "PRESIDENT"):
+        if label.rstrip(".").upper() in ("THE PRESIDENT", "THE. PRESIDENT", "PRESIDENT"):
             name = self._president()
+        elif label.rstrip(".").upper() in PRINCIPAL_OFFICES and self.meta_speakers:
+            name = self.meta_speakers[0]
+        elif not upper:  # "Jens Stoltenberg", "Philip Lote": already a name
+            name = label
         elif words[0].rstrip(".") == "THE":
             name = " ".join(_title_case(w) for w in words)
         else:
@@ -421,10 +550,16 @@ class _Names:
     def _president(self) -> str:
         if self.meta_speakers:
             return self.meta_speakers[0]
-        m = re.search(r"President ([A-Z][a-z]+)", self.title)
+        m = re.search(r"President ([A-Z][a-z]+)\b(?!['’])", self.title)
+        by_date = us_president_on(self.date) if self.white_house and self.date else "The President"
         if m:
-            return self._full_name(m.group(1).split()[-1]) or f"President {m.group(1)}"
-        return "The President"
+            surname = m.group(1).split()[-1]
+            if by_date.split()[-1] == surname:  # "Remarks by President Trump", 2020: Donald J. Trump
+                return by_date
+            return self._full_name(surname) or f"President {m.group(1)}"
+        return by_date
+
+
 
 
 _MODERATOR_LETTERS = frozenset("MODERATOR")
@@ -445,8 +580,9 @@ def _role_for(label: str, para: _Para, style: str, meta_speakers: list[str], que
     if para.role_hint:
         return para.role_hint
     bare = label.rstrip(".:").strip()
-    if bare in _QUESTIONER_LABELS or bare.upper() in ("QUESTION", "REPORTER", "AUDIENCE MEMBER"):
+    if bare in _QUESTIONER_LABELS or bare.upper() in GENERIC_QUESTIONERS:
         return QUESTIONER
+
     if _like_moderator(bare):
         return MODERATOR
 
@@ -455,7 +591,7 @@ def _role_for(label: str, para: _Para, style: str, meta_speakers: list[str], que
     if style == "caps-period":
         # Presidential conferences: the President and officials ("THE SOLICITOR GENERAL") answer;
         # named labels ("MR. CORMIER", "FRANCES L. LEWINE (Associated Press)") are reporters.
-        if bare.startswith("THE") or any(bare.split()[-1].lower() == s.split()[-1].lower() for s in meta_speakers):
+        if bare.upper().startswith("THE") or any(bare.split()[-1].lower() == s.split()[-1].lower() for s in meta_speakers):
             return SPOKESPERSON
         return QUESTIONER
     if style == "name-colon" and para.outlet and bare.lower() in ("question", "q"):
@@ -483,9 +619,10 @@ def parse_source(source: Source) -> Transcript:
         TranscriptError: when the text holds nothing to index.
     """
     meta = {str(k).lower(): v for k, v in source.meta.items() if v is not None and v != ""}
-    raw_paras = split_paragraphs(source.text)
+    raw_paras = split_inline_labels(split_paragraphs(source.text))
     if not raw_paras:
         raise TranscriptError("no text to index (the file is empty or holds only markup)")
+
 
     offsets, pos = [], 0
     for p in raw_paras:
@@ -500,11 +637,13 @@ def parse_source(source: Source) -> Transcript:
     meta_speakers = [s for s in (_clean_meta(x) for x in _as_list(meta.get("speakers"))) if s]
     organisation = guess_organisation(meta, title, source_url)
 
-    style = _choose_style(raw_paras)
+    title_labels = recurring_title_labels(raw_paras)
+    style = _choose_style(raw_paras, title_labels)
     for para in paras:
-        _classify(para, style)
+        _classify(para, style, title_labels)
+    _mark_title_case_headings(paras)
 
-    names = _Names(title, meta_speakers, canonical)
+    names = _Names(title, meta_speakers, canonical, date, organisation == "The White House")
     questioners = {p.label for p in paras if p.kind == "label" and p.role_hint == QUESTIONER}
 
     turns: list[Turn] = []
@@ -515,6 +654,8 @@ def parse_source(source: Source) -> Transcript:
     any_label = any(p.kind == "label" for p in paras)
     breaks: set[int] = set()  # turn indices that follow an omission ("[...]"): a new exchange
     outlets = {p.label: p.outlet for p in paras if p.kind == "label" and p.outlet}
+    called: _Para | None = None  # the reporter the chair called on last, until their question
+
 
     def close():
         nonlocal current
@@ -537,18 +678,35 @@ def parse_source(source: Source) -> Transcript:
             close()
             label = para.label
             role = _role_for(label, para, style, meta_speakers, questioners)
-            if role == QUESTIONER and label in ("Q", "Question", "QUESTION", "REPORTER"):
+            body = canonical[para.start + para.body_offset:body_end].strip()
+            if role != QUESTIONER and len(body) <= 200 and (call := _CALL_RE.fullmatch(body)):
+                who, _, outlet = call.group("who").partition(",")  # "THE PRESIDENT. Mr. Pippert [...]"
+                called = replace(para, kind="call", label=who.strip(), outlet=outlet.strip() or None)
+                last_speaker = None
+                continue
+
+            bare = label.rstrip(".:").strip().upper()
+            affiliation = para.outlet or (outlets.get(label) if role == QUESTIONER else None)
+            if role == QUESTIONER and bare in GENERIC_QUESTIONERS and called is not None:
+                speaker, affiliation = called.label, affiliation or called.outlet  # the one just called on
+            elif role == QUESTIONER and bare in GENERIC_QUESTIONERS:
                 speaker = para.outlet or "Reporter"
             elif role == MODERATOR:
                 speaker = "Moderator"
+            elif bare in GENERIC_ANSWERERS:  # "Answer": whoever the metadata says answers, or nobody named
+                speaker = meta_speakers[0] if meta_speakers else "Unknown speaker"
             else:
                 speaker = names.resolve(label)
             current = dict(
-                speaker=speaker, role=role, affiliation=para.outlet or outlets.get(label), label=label, topic=topic,
+                # an outlet printed once by a reporter's label is theirs throughout; a principal's
+                # parenthesis ("(Noise in the audience)") is a stage note of that turn only
+                speaker=speaker, role=role, affiliation=affiliation,
+                label=label, topic=topic,
                 start=para.start + para.body_offset, end=body_end,
             )
             _skip_space(current, canonical)
             last_speaker = current
+            called = None
             if para.end_trim:
                 close()
                 last_speaker = None
@@ -561,6 +719,9 @@ def parse_source(source: Source) -> Transcript:
             breaks.add(len(turns))
         elif para.kind in ("separator", "note"):
             close()
+        elif para.kind == "call":  # belongs to no turn; names who asks next
+            close()
+            called = para
         else:  # running text
             m = _SPEECH_MARKER_RE.match(para.text)
             if m and len(para.text.split()) <= 8:
@@ -593,6 +754,8 @@ def parse_source(source: Source) -> Transcript:
     if not turns:
         raise TranscriptError("found no speech in the text (no speaker turns)")
 
+    if style == "name-colon":
+        turns = _roles_from_evidence(turns, canonical)
     exchanges = _pair(turns, topics, breaks)
     speakers = tuple(dict.fromkeys(t.speaker for t in turns if t.role == SPOKESPERSON))
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -608,6 +771,53 @@ def parse_source(source: Source) -> Transcript:
         exchanges=tuple(exchanges),
         speakers=speakers,
     )
+
+
+PRINCIPAL_SHARE = 0.2  # a speaker with this share of the top speaker's words answers (joint conferences: several)
+MODERATOR_WORDS = 30  # a moderator's turns are short (median words) ...
+FOLLOWED_BY_QUESTION = 0.5  # ... and most of them hand over to a question
+
+
+def _roles_from_evidence(turns: list[Turn], text: str) -> list[Turn]:
+    """Roles of named speakers from what they do in the file, where labels are plain names
+    ("Kseniya Sobchak:", "Dmitry Peskov:"): a speaker with a large share of the words answers (a
+    principal); one who is not a principal and mostly asks (half of their turns hold a question
+    mark) is a questioner; one whose turns are short and mostly hand over to a question is the
+    moderator. Labels already read as questioners or moderators keep their roles."""
+    named = [t for t in turns if t.role == SPOKESPERSON and t.label]
+    words: dict[str, int] = {}
+    for t in named:
+        words[t.speaker] = words.get(t.speaker, 0) + len(text[t.span[0]:t.span[1]].split())
+    if len(words) < 2:
+        return turns
+    top = max(words.values())
+    principals = {s for s, n in words.items() if n >= PRINCIPAL_SHARE * top}
+
+    def asks(t: Turn) -> bool:
+        return "?" in text[t.span[0]:t.span[1]]
+
+    def introduces(t: Turn) -> bool:  # "Maria Kravtsova, Klops.Ru news website": reporters name themselves
+        opening = text[t.span[0]:t.span[0] + 300].lower()
+        return "my name is" in opening or t.speaker.split()[-1].lower() in opening
+
+    def own_turns(speaker: str) -> list[int]:
+        return [i for i, t in enumerate(turns) if t.speaker == speaker and t.role == SPOKESPERSON]
+
+    def asking(speaker: str) -> bool:
+        own = own_turns(speaker)
+        return sum(asks(turns[i]) for i in own) >= 0.5 * len(own) or any(introduces(turns[i]) for i in own)
+
+    roles: dict[str, str] = {s: QUESTIONER for s in words.keys() - principals if asking(s)}
+    for speaker in words.keys() - principals:  # short turns, most of them followed by a question
+        own = own_turns(speaker)
+        lengths = sorted(len(text[turns[i].span[0]:turns[i].span[1]].split()) for i in own)
+        handed = sum(1 for i in own if i + 1 < len(turns) and (turns[i + 1].role == QUESTIONER
+                                                                or roles.get(turns[i + 1].speaker) == QUESTIONER))
+        if len(own) >= 3 and lengths[len(lengths) // 2] <= MODERATOR_WORDS and handed >= FOLLOWED_BY_QUESTION * len(own):
+            roles[speaker] = MODERATOR
+    if not roles:
+        return turns
+    return [replace(t, role=roles[t.speaker]) if t.role == SPOKESPERSON and t.speaker in roles else t for t in turns]
 
 
 def _skip_space(turn: dict, text: str) -> None:
@@ -796,6 +1006,11 @@ def sources_from_bytes(data: bytes, file: str, meta: dict | None = None) -> list
         sources = [html_to_source(text, file)]
     elif suffix in JSON_SUFFIXES:
         sources = json_to_sources(text, file, lines=suffix == ".jsonl")
+    elif suffix in XML_SUFFIXES:
+        from .xmlformats import xml_to_sources
+
+        sources = xml_to_sources(text, file)
+
     else:
         front, body = split_front_matter(text)
         sources = [Source(text=body, file=file, meta=front)]
