@@ -83,7 +83,7 @@ def test_bad_files_are_reported_and_the_rest_lands(app, tmp_path, capsys):
     (batch / "script.html").write_text("<html><script>alert('x')</script><nav>Menu</nav><p>MS. A: Real words.</p></html>")
     (batch / "dangling.txt").symlink_to(tmp_path / "gone.txt")
     (batch / "loop").symlink_to(batch)  # a link to a folder is not followed
-    (batch / "notes.pdf").write_bytes(b"%PDF")  # not a transcript type: ignored in folders
+    (batch / "notes.docx").write_bytes(b"PK\x03\x04")  # not a transcript type: ignored in folders
     (batch / "huge.txt").write_bytes(b"MR. A: " + b"word " * (2 * 1024 * 1024 // 5))
     app.settings = app.settings.model_copy(update={"max_upload_mb": 1.0})
     code = main(["ingest", str(batch), "--index", str(app.index_dir)], onrecord=app)

@@ -118,7 +118,7 @@ def test_malformed_front_matter_and_unknown_type():
     with pytest.raises(TranscriptError, match="front matter"):
         parse_bytes(b"---\ntitle: [unclosed\n---\nMR. A: hi there.\n", "x.md")
     with pytest.raises(TranscriptError, match="unsupported file type"):
-        parse_bytes(b"hello", "x.pdf")
+        parse_bytes(b"hello", "x.docx")
 
 
 def test_text_without_labels_is_one_statement_by_the_named_speaker():

@@ -72,9 +72,12 @@ class AnswerOut(BaseModel):
     transcript: TranscriptRef
     topic: str | None = None
     weak: bool = False
+    time: list[float] | None = Field(None, description="[start, end] in seconds, for an answer from a timed source (captions).")
+    link: str | None = Field(None, description="The source at that moment (YouTube t=, a media file #t=); null otherwise.")
 
 
 class AskResponse(BaseModel):
+
     question: str
     answers: list[AnswerOut]
     no_answer: bool

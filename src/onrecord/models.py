@@ -51,6 +51,12 @@ class Transcript:
     turns: tuple[Turn, ...]
     exchanges: tuple[Exchange, ...]
     speakers: tuple[str, ...] = ()
+    # a timed source (captions): (start, end) of each cue in the text, with its seconds (from, to)
+    cues: tuple[tuple[int, int, float, float], ...] = ()
+
+    def time_of(self, span: tuple[int, int]) -> tuple[float, float] | None:
+        """When a span of the text was said (seconds from, to), for a timed source."""
+        return time_of(self.cues, span)
 
     def turn_text(self, turn: Turn) -> str:
         return self.text[turn.span[0] : turn.span[1]]
@@ -81,8 +87,15 @@ class Passage:
         return "\n".join([*context, self.text])
 
 
+def time_of(cues, span: tuple[int, int]) -> tuple[float, float] | None:
+    """Seconds (from, to) of the cues that overlap a span; None when there are none."""
+    hit = [c for c in cues if c[0] < span[1] and span[0] < c[1]]
+    return (hit[0][2], hit[-1][3]) if hit else None
+
+
 @dataclass(frozen=True)
 class TranscriptInfo:
+
     """What an answer cites: the transcript's metadata without its text."""
 
     id: str
@@ -108,6 +121,8 @@ class Answer:
     topic: str | None = None
     weak: bool = False
     role: str = SPOKESPERSON
+    time: tuple[float, float] | None = None  # seconds into the recording, for a timed source
+    link: str | None = None  # the source at that moment (YouTube `t=`, a media file `#t=`)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .captions import moment_link
 from .embedding import Embedder
 from .errors import BadQuery
-from .models import Answer, SearchResult, TranscriptInfo
+from .models import Answer, SearchResult, TranscriptInfo, time_of
 from .store import IndexReader
 from .terms import terms_of
 
@@ -305,11 +306,13 @@ class Searcher:
             if len(chosen) == top_k:
                 break
         vectors = self.reader.vectors_of([r["id"] for r in chosen])
+        cues = self.reader.cues_of([r["transcript_id"] for r in chosen])
         candidates = set(ranked[:CANDIDATES])
         answers = []
         for row in chosen:
             score = float(np.dot(vectors[row["id"]], qvec))
             start, end, text = self._answer_span(row, candidates)
+            when = time_of(cues.get(row["transcript_id"], ()), (start, end))
             best = (row["start"] - start, row["end"] - start)
             marks = [(a + best[0], b + best[0]) for a, b in highlights(row["text"], q.terms, q.phrases)]
             answers.append(
@@ -328,6 +331,8 @@ class Searcher:
                     topic=row["topic"],
                     weak=score < self.weak_score,
                     role=row["role"],
+                    time=when,
+                    link=moment_link(row["source_url"], when[0]) if when else None,
                 )
             )
         return answers

@@ -166,7 +166,10 @@ def answer_to_json(a: Answer) -> dict:
         "transcript": asdict(a.transcript),
         "topic": a.topic,
         "weak": a.weak,
+        "time": list(a.time) if a.time else None,
+        "link": a.link,
     }
+
 
 
 def result_to_json(r: SearchResult) -> dict:

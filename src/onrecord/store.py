@@ -55,7 +55,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS transcripts (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, source_url TEXT, file TEXT NOT NULL,
     organisation TEXT, speakers TEXT NOT NULL, text TEXT NOT NULL, turns TEXT NOT NULL,
-    exchanges TEXT NOT NULL, added TEXT NOT NULL
+    exchanges TEXT NOT NULL, added TEXT NOT NULL, cues TEXT
 );
 CREATE TABLE IF NOT EXISTS passages (
     id INTEGER PRIMARY KEY AUTOINCREMENT, transcript_id TEXT NOT NULL REFERENCES transcripts(id),
@@ -336,7 +336,23 @@ class IndexReader:
         marks = ",".join("?" * len(terms))
         return dict(self.db.execute(f"SELECT term, df FROM terms WHERE term IN ({marks})", terms).fetchall())
 
+    def cues_of(self, tids: list[str]) -> dict[str, tuple]:
+        """The caption cues of the timed transcripts among `tids` (see Transcript.cues)."""
+        tids = list(dict.fromkeys(tids))
+        if not tids or not self._has_cues:
+            return {}
+        marks = ",".join("?" * len(tids))
+        rows = self.db.execute(f"SELECT id, cues FROM transcripts WHERE id IN ({marks}) AND cues IS NOT NULL", tids)
+        return {r[0]: _cues(r[1]) for r in rows}
+
+    @property
+    def _has_cues(self) -> bool:
+        if not hasattr(self, "_cues_column"):
+            self._cues_column = "cues" in {r[1] for r in self.db.execute("PRAGMA table_info(transcripts)")}
+        return self._cues_column
+
     def vectors_of(self, ids: list[int]) -> dict[int, np.ndarray]:
+
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
@@ -358,8 +374,11 @@ def transcript_to_row(t: Transcript) -> tuple:
     return (
         t.id, t.title, t.date, t.source_url, t.file, t.organisation, json.dumps(list(t.speakers)), t.text,
         json.dumps([asdict(x) for x in t.turns]), json.dumps([asdict(x) for x in t.exchanges]),
-        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), json.dumps([list(c) for c in t.cues]) if t.cues else None,
     )
+
+
+TRANSCRIPT_COLUMNS = ("id, title, date, source_url, file, organisation, speakers, text, turns, exchanges, added, cues")
 
 
 def transcript_from_row(row) -> Transcript:
@@ -372,7 +391,12 @@ def transcript_from_row(row) -> Transcript:
         id=row["id"], title=row["title"], date=row["date"], source_url=row["source_url"], file=row["file"],
         organisation=row["organisation"], text=row["text"], turns=turns, exchanges=exchanges,
         speakers=tuple(json.loads(row["speakers"])),
+        cues=_cues(row["cues"] if "cues" in row.keys() else None),
     )
+
+
+def _cues(value: str | None) -> tuple:
+    return tuple((int(a), int(b), float(s), float(e)) for a, b, s, e in json.loads(value)) if value else ()
 
 
 class IndexWriter:
@@ -440,6 +464,8 @@ class IndexWriter:
         self.db = sqlite3.connect(self.tmp / DB)
         self.db.row_factory = sqlite3.Row
         self.db.executescript(SCHEMA)  # IF NOT EXISTS: adds tables an older index lacks
+        if "cues" not in {r[1] for r in self.db.execute("PRAGMA table_info(transcripts)")}:
+            self.db.execute("ALTER TABLE transcripts ADD COLUMN cues TEXT")  # and columns
         if not self.manifest:
             self.vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
         self._added_ids: list[np.ndarray] = []
@@ -455,7 +481,8 @@ class IndexWriter:
         """Add a transcript and its passages with their vectors (rows parallel to passages)."""
         if len(passages) != len(vectors):
             raise ValueError("one vector per passage")
-        self.db.execute("INSERT INTO transcripts VALUES (?,?,?,?,?,?,?,?,?,?,?)", transcript_to_row(transcript))
+        self.db.execute(f"INSERT INTO transcripts ({TRANSCRIPT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                        transcript_to_row(transcript))
         ids = []
         for p, v in zip(passages, vectors):
             cur = self.db.execute(

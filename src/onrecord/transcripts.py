@@ -29,7 +29,10 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 JSON_SUFFIXES = {".json", ".jsonl"}
 XML_SUFFIXES = {".xml", ".rss", ".atom"}
-SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | XML_SUFFIXES
+CAPTION_SUFFIXES = {".vtt", ".srt"}
+TABLE_SUFFIXES = {".csv", ".tsv"}
+PDF_SUFFIXES = {".pdf"}
+SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | XML_SUFFIXES | CAPTION_SUFFIXES | TABLE_SUFFIXES | PDF_SUFFIXES
 
 MONTHS = (
     "January February March April May June July August September October November December".split()
@@ -82,6 +85,29 @@ def split_inline_labels(paras: list[str]) -> list[str]:
 
 
 UNWRAPPED_LINE = 120  # a block whose lines are longer than this (median) was not hard-wrapped
+# a speaker label at the start of a line: "MR. KIRBY:", "Q.", "Q:", "Jens Stoltenberg:", "Question:"
+_LINE_LABEL = re.compile(
+    r"(?P<label>Q[.:]|(?:QUESTION|Question|ANSWER|Answer|MODERATOR|Moderator):|[A-Z][A-Z.'’\- ]{0,60}[A-Z.]:|"
+    r"[A-Z][\w.'’\-]+(?: [A-Z][\w.'’\-]+){1,3}:)(?=\s)"
+)
+
+
+def _line_labels(lines: list[str]) -> set[str]:
+    """Labels that start at least two lines of the file and stand inside a block of lines at
+    least once (a PDF or a hard-wrapped file without blank lines between turns)."""
+    counts: dict[str, int] = {}
+    inside = set()
+    previous_blank = True
+    for line in lines:
+        stripped = line.strip()
+        m = _LINE_LABEL.match(stripped) if stripped else None
+        if m:
+            counts[m.group("label")] = counts.get(m.group("label"), 0) + 1
+            if not previous_blank:
+                inside.add(m.group("label"))
+        previous_blank = not stripped
+    return {label for label in inside if counts[label] >= 2}
+
 
 
 
@@ -91,20 +117,29 @@ def split_paragraphs(body: str) -> list[str]:
     (median over UNWRAPPED_LINE characters: a file that puts each paragraph on one line, with no
     blank lines) is a paragraph per line."""
     blocks, current = [], []
+    lines = body.splitlines()
+    starters = _line_labels(lines)
 
     def flush():
         if len(current) > 1 and sorted(len(x) for x in current)[len(current) // 2] > UNWRAPPED_LINE:
             blocks.extend(current)
         elif current:
-            blocks.append(" ".join(current))
+            run: list[str] = []
+            for line in current:  # a label of the file at the start of a line, inside a block: a new turn
+                if run and starters and (m := _LINE_LABEL.match(line.lstrip())) and m.group("label") in starters:
+                    blocks.append(" ".join(run))
+                    run = []
+                run.append(line)
+            blocks.append(" ".join(run))
         current.clear()
 
-    for line in body.splitlines():
+    for line in lines:
         if _WS_RE.sub("", line).strip():
             current.append(line)
         else:
             flush()
     flush()
+
     return [p for p in (clean_paragraph(b) for b in blocks) if p]
 
 
@@ -179,7 +214,17 @@ def normalise_date(value) -> str | None:
             return dt.date(*map(int, match.groups())).isoformat()
         except ValueError:
             return None
+    match = re.fullmatch(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})", text)
+    if match:  # day/month/year, as archives write it; month/day when the day cannot be a month
+        d, m, y = map(int, match.groups())
+        if m > 12 >= d:
+            d, m = m, d
+        try:
+            return dt.date(y, m, d).isoformat()
+        except ValueError:
+            return None
     return find_date(text)
+
 
 
 _DATE_DMY = re.compile(r"\b(\d{1,2})\s+(" + "|".join(MONTHS) + r")\s+(\d{4})\b")
@@ -610,6 +655,7 @@ class Source:
     file: str
     meta: dict = field(default_factory=dict)
     note: str | None = None  # how the file was read, when that is worth saying (not UTF-8)
+    cues: list = field(default_factory=list)  # a caption file's timed cues (captions.Cue), in order
 
 
 def parse_source(source: Source) -> Transcript:
@@ -758,6 +804,7 @@ def parse_source(source: Source) -> Transcript:
         turns = _roles_from_evidence(turns, canonical)
     exchanges = _pair(turns, topics, breaks)
     speakers = tuple(dict.fromkeys(t.speaker for t in turns if t.role == SPOKESPERSON))
+    cues = _locate_cues(canonical, source.cues) if source.cues else ()
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     return Transcript(
         id=digest[:16],
@@ -770,7 +817,22 @@ def parse_source(source: Source) -> Transcript:
         turns=tuple(turns),
         exchanges=tuple(exchanges),
         speakers=speakers,
+        cues=cues,
     )
+
+
+def _locate_cues(canonical: str, cues: list) -> tuple[tuple[int, int, float, float], ...]:
+    """Where each caption cue stands in the canonical text: (start, end, seconds from, seconds to)."""
+    from .captions import escape_markdown
+
+    out, pos = [], 0
+    for cue in cues:
+        needle = clean_paragraph(escape_markdown(cue.text))
+        at = canonical.find(needle, pos) if needle else -1
+        if at >= 0:
+            out.append((at, at + len(needle), round(cue.start, 3), round(cue.end, 3)))
+            pos = at + len(needle)
+    return tuple(out)
 
 
 PRINCIPAL_SHARE = 0.2  # a speaker with this share of the top speaker's words answers (joint conferences: several)
@@ -1000,6 +1062,14 @@ def sources_from_bytes(data: bytes, file: str, meta: dict | None = None) -> list
     suffix = Path(file).suffix.lower()
     if suffix not in SUFFIXES:
         raise TranscriptError(f"unsupported file type '{suffix or file}' (expected one of {', '.join(sorted(SUFFIXES))})")
+    if suffix in PDF_SUFFIXES:  # binary: read by its own library, not decoded as text
+        from .pdf import pdf_text
+
+        body, pdf_meta = pdf_text(data)
+        sources = [Source(text=body, file=file, meta=pdf_meta)]
+        for s in sources:
+            s.meta.update({k: v for k, v in (meta or {}).items() if v})
+        return sources
     text, note = decode(data)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if suffix in HTML_SUFFIXES:
@@ -1010,6 +1080,17 @@ def sources_from_bytes(data: bytes, file: str, meta: dict | None = None) -> list
         from .xmlformats import xml_to_sources
 
         sources = xml_to_sources(text, file)
+    elif suffix in TABLE_SUFFIXES:
+        from .tables import table_to_sources
+
+        sources = table_to_sources(text, file, "\t" if suffix == ".tsv" else ",")
+    elif suffix in CAPTION_SUFFIXES:
+
+        from .captions import caption_text
+
+        body, cues = caption_text(text, suffix)
+        sources = [Source(text=body, file=file, cues=cues)]
+
 
     else:
         front, body = split_front_matter(text)

@@ -22,6 +22,7 @@ from .errors import OnrecordError
 from .models import Answer, SearchResult
 from .search import parse_query
 from .service import Onrecord
+from .transcripts import SUFFIXES
 
 ANY_SPEAKER = "Any speaker"
 FOLLOW_UP = re.compile(r"^\s*(?:and|also|what about|how about|and what about|what else|anything)\b", re.I)
@@ -292,8 +293,8 @@ def build_ui(core: Onrecord) -> gr.Blocks:
                 plot = gr.BarPlot(per_year({}), x="year", y="answers",
                                   title="How often this came up (answers per year)", height=220, y_lim=[0, None])
                 with gr.Accordion("Add transcripts", open=False):
-                    files = gr.File(file_count="multiple", label="Transcript files (.txt .md .html .json .jsonl)",
-                                    file_types=[".txt", ".md", ".html", ".htm", ".json", ".jsonl"])
+                    files = gr.File(file_count="multiple", label="Transcript files (" + " ".join(sorted(SUFFIXES)) + ")",
+                                    file_types=sorted(SUFFIXES))
                     key = gr.Textbox(label="API key", type="password", visible=needs_key)
                     upload_btn = gr.Button("Add to the index")
                     upload_out = gr.Textbox(label="Result", interactive=False)

@@ -12,11 +12,11 @@ read once. Documents that declare entities are refused (no entity expansion, no 
 
 from __future__ import annotations
 
-import datetime as dt
 import email.utils
 import re
 import xml.etree.ElementTree as ET
 
+from .captions import is_timedtext, timedtext_text
 from .errors import TranscriptError
 
 TITLE_FIELDS = ("title", "headline", "name")
@@ -47,26 +47,18 @@ def parse_xml(text: str) -> ET.Element:
 
 
 def _date(value: str) -> str | None:
-    """A date field: ISO, RFC 822 (feeds), or day/month/year (archives; month/day when the day
-    cannot be a month)."""
+    """A date field: ISO, YYYYMMDD, day/month/year (archives), or RFC 822 (feeds)."""
+    from .transcripts import normalise_date
+
     value = value.strip()
-    m = re.match(r"(\d{4})-(\d{2})-(\d{2})", value) or re.match(r"(\d{4})(\d{2})(\d{2})$", value)
-    if m:
-        y, mo, d = map(int, m.groups())
-    elif m := re.match(r"(\d{1,2})[/.](\d{1,2})[/.](\d{4})$", value):
-        d, mo, y = map(int, m.groups())
-        if mo > 12 >= d:
-            d, mo = mo, d
-    else:
-        try:
-            parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        return parsed.date().isoformat()
+    if re.fullmatch(r"\d{8}", value):
+        value = f"{value[:4]}-{value[4:6]}-{value[6:]}"
+    if re.match(r"\d{4}-\d{2}-\d{2}|\d{1,2}[/.]\d{1,2}[/.]\d{4}$", value):
+        return normalise_date(value)
     try:
-        return dt.date(y, mo, d).isoformat()
-    except ValueError:
-        return None
+        return email.utils.parsedate_to_datetime(value).date().isoformat()
+    except (TypeError, ValueError, IndexError):
+        return normalise_date(value)
 
 
 def _person(value: str) -> str:
@@ -139,6 +131,10 @@ def xml_to_sources(text: str, file: str) -> list:
 
     root = parse_xml(text)
     kind = _local(root.tag)
+    if is_timedtext(root):  # YouTube captions: timed cues, not records
+        body, cues = timedtext_text(root)
+        return [Source(text=body, file=file, cues=cues)]
+
     if kind == "rss":
         records, prefer = [el for el in root.iter() if _local(el.tag) == "item"], ("encoded", "description")
     elif kind == "feed":
