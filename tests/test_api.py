@@ -175,3 +175,33 @@ def test_server_picks_up_a_new_generation(client, settings):
     other = Onrecord(settings, embedder=FakeEmbedder())
     other.ingest_paths([str(DATA / "1961-03-23-kennedy-news-conference.md")])
     assert client.get("/api/health").json()["transcripts"] == before + 1
+
+
+def test_speakers_are_one_name_per_person_with_their_labels(app):
+    """The registry: surname labels resolved within a file ("MR. KIRBY" -> John Kirby), a short
+    form in another file ("Mr. Kirby", an SRT that never names him) merged into the full name the
+    index knows, labels kept as aliases, role labels not listed; the speaker filter takes a label."""
+    kirby = next(DATA.glob("2024-03-25-*"))
+    srt = DATA.parent / "formats" / "gaggle.srt"
+    assert app.ingest_paths([str(kirby), str(SEED)]).ok and app.ingest_paths([str(srt)]).ok
+    client = TestClient(create_app(app.settings, app, ui=False))
+    speakers = {s["name"]: s for s in client.get("/api/speakers").json()}
+    assert "Mr. Kirby" not in speakers and speakers["John Kirby"]["transcripts"] == 2
+    assert "MR. KIRBY" in speakers["John Kirby"]["aliases"] and speakers["John Kirby"]["role"] == "spokesperson"
+    assert not {"Moderator", "Reporter", "Aide", "Answer"} & set(speakers)
+    r = client.post("/api/ask", json={"question": "hostages timeline", "speaker": "MR. KIRBY", "top_k": 3})
+    assert r.status_code == 200 and {a["speaker"] for a in r.json()["answers"]} == {"John Kirby"}
+
+
+def test_short_forms_stay_apart_when_the_surname_is_ambiguous():
+    from onrecord.models import SPOKESPERSON, Transcript, Turn
+    from onrecord.registry import canonical_names, is_full_name, is_short_form
+
+    assert is_short_form("Mr. Kirby") and is_short_form("Acting Administrator Slavitt") and not is_short_form("John Kirby")
+    assert is_full_name("George H. W. Bush") and not is_full_name("Administration Mccarthy")
+    t = Transcript(id="x", title="t", date=None, source_url=None, file="f", organisation=None, text="Hello there.",
+                   turns=(Turn(speaker="Mr. Bush", role=SPOKESPERSON, span=(0, 12)),), exchanges=())
+    (same,) = canonical_names([t], ["George Bush", "George W. Bush"])
+    assert same.turns[0].speaker == "Mr. Bush"
+    (merged,) = canonical_names([t], ["George W. Bush"])
+    assert merged.turns[0].speaker == "George W. Bush" and merged.speakers == ("George W. Bush",)

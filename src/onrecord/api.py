@@ -92,7 +92,16 @@ class Health(BaseModel):
     version: str = __version__
 
 
+class SpeakerOut(BaseModel):
+    name: str = Field(description="The canonical full name.")
+    aliases: list[str] = Field(description="The labels this speaker stood under in the transcripts (\"MR. KIRBY\").")
+    role: str
+    transcripts: int
+    answers: int = Field(description="Answer passages by this speaker.")
+
+
 class TurnOut(BaseModel):
+
     speaker: str
     role: str
     affiliation: str | None
@@ -262,6 +271,13 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
             raise BadQuery("the question is empty")
         _check_dates(since, until)
         return result_to_json(core.ask(q, top_k, speaker, _iso(since), _iso(until)))
+
+    @app.get("/api/speakers", response_model=list[SpeakerOut], dependencies=Read)
+    def list_speakers(core: Core) -> list[dict]:
+        """The index's spokespeople, one name per person, with the labels they stood under."""
+        with core.using() as searcher:
+            return [{"name": s.name, "aliases": list(s.aliases), "role": s.role, "transcripts": s.transcripts,
+                     "answers": s.answers} for s in searcher.reader.speaker_registry()]
 
     @app.get("/api/transcripts", response_model=list[TranscriptRef], dependencies=Read)
     def list_transcripts(core: Core) -> list[dict]:

@@ -17,6 +17,7 @@ from .embedding import Embedder
 from .errors import TranscriptError
 from .inspection import structure_warnings
 from .models import Passage, Transcript
+from .registry import canonical_names
 from .store import IndexWriter
 from .transcripts import SUFFIXES, parse_source, sources_from_bytes
 
@@ -139,6 +140,7 @@ def ingest_bytes(items: list[tuple[str, bytes]], index_dir: str | Path, embedder
         return report
     embedder_dim = embedder.dim or _probe_dim(embedder)
     with IndexWriter(index_dir, embedder.name, embedder_dim, embedder.backend) as writer:
+        transcripts = canonical_names(transcripts, writer.known_speakers())  # one name per person
         fresh: list[tuple[Transcript, list[Passage]]] = []
         seen = set()
         for t in transcripts:

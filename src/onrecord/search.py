@@ -187,11 +187,22 @@ class Searcher:
             self._lookup = speaker_lookup(self.known_speakers())
         return self._lookup
 
+    def resolve_speaker(self, given: str) -> str:
+        """A speaker filter as the index names the speaker: a label it stood under ("MR. KIRBY",
+        "Admiral Kirby") is that speaker; anything else is matched as part of a name."""
+        wanted = " ".join(given.lower().replace(".", " ").split())
+        for s in self.reader.speaker_registry():
+            if any(" ".join(a.lower().replace(".", " ").split()) == wanted for a in s.aliases):
+                return s.name
+        return given
+
     def _filter_sql(self, q: Query) -> tuple[str, list]:
         where, args = [], []
         if q.speaker:
+            speaker = self.resolve_speaker(q.speaker)
             where.append("p.speaker LIKE ? ESCAPE '\\'")
-            args.append("%" + q.speaker.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            args.append("%" + speaker.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+
         if q.since:
             where.append("t.date >= ?")
             args.append(q.since)

@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import IndexError_, IndexLocked, IndexNotFound, ModelMismatch, NotFound
-from .models import Exchange, Passage, Transcript, TranscriptInfo, Turn
+from .models import SPOKESPERSON, Exchange, Passage, Transcript, TranscriptInfo, Turn
+from .registry import Speaker, is_generic
 from .terms import terms_of
 
 FORMAT = 2
@@ -65,7 +66,9 @@ CREATE TABLE IF NOT EXISTS passages (
 );
 CREATE INDEX IF NOT EXISTS passages_transcript ON passages(transcript_id);
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS speakers (name TEXT PRIMARY KEY, passages INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS speakers (
+    name TEXT PRIMARY KEY, passages INTEGER NOT NULL, transcripts INTEGER NOT NULL DEFAULT 0, aliases TEXT
+) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     text, asked, speaker, topic, content='passages', content_rowid='id', tokenize='porter unicode61'
 );
@@ -209,6 +212,7 @@ class IndexReader:
         self.vectors = None  # exact (flat) vectors, ids = passage row ids
         self.search_index = None
         self._users, self._retired, self._guard = 0, False, threading.Lock()
+        self._registry: list[Speaker] | None = None
         self._load(manifest)
 
     # A reader of an older generation is closed (its files released: they were deleted when the
@@ -310,12 +314,23 @@ class IndexReader:
         return transcript_from_row(row)
 
     def speakers(self) -> list[tuple[str, int]]:
-        """Spokespeople in the index with their number of passages, most first."""
-        try:
-            return [(r[0], r[1]) for r in self.db.execute("SELECT name, passages FROM speakers ORDER BY passages DESC, name")]
-        except sqlite3.OperationalError:  # an index written before the table: the manifest kept them
-            return [(str(x[0]), int(x[1])) for x in self.manifest.get("speakers", [])
-                    if isinstance(x, list) and len(x) == 2 and isinstance(x[1], int)]
+        """Spokespeople in the index with their number of passages, most first (role labels such
+        as "Moderator" or "Aide" are not people and are left out)."""
+        return [(s.name, s.answers) for s in self.speaker_registry()]
+
+    def speaker_registry(self) -> list[Speaker]:
+        """The index's spokespeople: name, the labels they stood under, transcripts, passages."""
+        if self._registry is None:
+            try:
+                rows = self.db.execute(
+                    "SELECT name, passages, transcripts, aliases FROM speakers ORDER BY passages DESC, name").fetchall()
+                found = [Speaker(r[0], tuple(a for a in json.loads(r[3] or "[]") if a), SPOKESPERSON, r[2], r[1])
+                         for r in rows]
+            except sqlite3.OperationalError:  # an index written before the registry: the manifest kept names
+                found = [Speaker(str(x[0]), (), SPOKESPERSON, 0, int(x[1])) for x in self.manifest.get("speakers", [])
+                         if isinstance(x, list) and len(x) == 2 and isinstance(x[1], int)]
+            self._registry = [s for s in found if not is_generic(s.name)]
+        return self._registry
 
     def passages(self, ids: list[int]) -> dict[int, sqlite3.Row]:
         if not ids:
@@ -474,6 +489,10 @@ class IndexWriter:
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")  # the folder is published only after a full write
 
+    def known_speakers(self) -> list[str]:
+        """The names the index already gives its spokespeople (for one name per person)."""
+        return [r[0] for r in self.db.execute("SELECT name FROM speakers")]
+
     def has(self, tid: str) -> bool:
         return self.db.execute("SELECT 1 FROM transcripts WHERE id=?", (tid,)).fetchone() is not None
 
@@ -539,9 +558,13 @@ class IndexWriter:
         self.db.commit()
         n_t = self.db.execute("SELECT count(*) FROM transcripts").fetchone()[0]
         n_p = self.db.execute("SELECT count(*) FROM passages").fetchone()[0]
-        self.db.execute("DELETE FROM speakers")  # in the database, not the manifest: read once per generation
-        self.db.execute("INSERT INTO speakers SELECT speaker, count(*) FROM passages WHERE role='spokesperson' "
-                        "GROUP BY speaker")
+        # the speaker registry: in the database, not the manifest (read once per generation)
+        self.db.execute("DROP TABLE IF EXISTS speakers")
+        self.db.executescript(SCHEMA)
+        self.db.execute(
+            "INSERT INTO speakers SELECT speaker, count(*), count(DISTINCT transcript_id), "
+            "json_group_array(DISTINCT label) FROM passages WHERE role='spokesperson' GROUP BY speaker"
+        )
         self.db.commit()
         self.db.close()
         _faiss().write_index(self.vectors, str(self.tmp / VECTORS))

@@ -332,7 +332,7 @@ _TITLE_WORDS = {
     "president", "vice", "lieutenant", "colonel", "captain", "commander", "judge", "justice",
     "sheriff", "special", "envoy", "coordinator", "adviser", "advisor", "press", "principal",
     "national", "security", "senior", "spokesperson", "spokesman", "spokeswoman", "leader",
-    "sec", "gen", "mr", "ms", "mrs", "dr", "miss", "the", "and",
+    "sec", "gen", "mr", "ms", "mrs", "dr", "miss", "the", "and", "doctor", "doctors", "professor",
 }  # fmt: skip
 
 

@@ -1,0 +1,103 @@
+"""One name per person across an index.
+
+A transcript names its speakers as its labels allow: "John Kirby" where the text says so, "Mr.
+Kirby" or "Dr. Birx" where it never gives the full name. At ingest, a short form (a title or
+honorific and a surname, or a surname alone) becomes the full name of the one speaker with that
+surname that the index or the batch already knows; with none, or several ("George Bush" and
+"George W. Bush"), it stays as written. Labels that name a role, not a person ("Reporter",
+"Moderator", "Aide", "Answer") never become names and are not listed as speakers.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from .models import SPOKESPERSON, Transcript
+
+GENERIC_NAMES = frozenset({
+    "reporter", "moderator", "unknown speaker", "aide", "answer", "a", "q", "question", "remark", "voice",
+    "voices", "audience", "audience member", "journalist", "participant", "interpreter", "operator", "staff",
+    "senior administration official", "administration official", "official", "speaker", "mr", "ms", "mrs", "dr",
+    "the president", "the vice president", "president", "prime minister", "the prime minister",
+})
+TITLES = frozenset({
+    "mr", "mrs", "ms", "miss", "dr", "the", "president", "vice", "secretary", "senator", "general", "admiral",
+    "ambassador", "governor", "director", "minister", "prime", "chancellor", "deputy", "press", "chairman",
+    "chair", "commissioner", "administrator", "representative", "mayor", "sheriff", "judge", "justice", "colonel",
+    "captain", "lieutenant", "commander", "spokesperson", "spokesman", "spokeswoman", "envoy", "coordinator",
+    "doctor", "doctors", "professor", "sir", "dame", "lord", "lady", "sen", "gen", "gov", "rep", "sec",
+    "acting", "surgeon", "chief", "special", "senior", "national", "assistant", "associate", "under", "attorney",
+    "solicitor", "advisor", "adviser", "security", "principal", "leader", "nsc", "first", "second",
+})
+
+
+def _is_title(word: str) -> bool:
+    """A title word, or a typo of one ("ADMINISTRATION MCCARTHY" for Administrator)."""
+    return word in TITLES or (len(word) >= 6 and bool(difflib.get_close_matches(word, LONG_TITLES, n=1, cutoff=0.85)))
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """A spokesperson of the index: the canonical name, the labels it stood under, counts."""
+
+    name: str
+    aliases: tuple[str, ...]
+    role: str
+    transcripts: int
+    answers: int
+
+
+LONG_TITLES = sorted(t for t in TITLES if len(t) >= 6)
+
+
+def is_generic(name: str) -> bool:
+    return " ".join(name.lower().replace(".", " ").split()) in GENERIC_NAMES
+
+
+def _words(name: str) -> list[str]:
+    return [w.strip(".,").lower() for w in name.split() if w.strip(".,")]
+
+
+def surname(name: str) -> str:
+    words = _words(name)
+    return words[-1] if words else ""
+
+
+def is_full_name(name: str) -> bool:
+    """'John Kirby', 'George H. W. Bush': given names and a surname, no title first."""
+    words = _words(name)
+    return len(words) >= 2 and not _is_title(words[0]) and not is_generic(name)
+
+
+def is_short_form(name: str) -> bool:
+    """'Mr. Kirby', 'Dr. Birx', 'President Biden', 'Kirby': a title or nothing, then a surname."""
+    words = _words(name)
+    if not words or is_generic(name) or is_full_name(name):
+        return False
+    return all(_is_title(w) for w in words[:-1]) and not _is_title(words[-1])
+
+
+
+def canonical_names(transcripts: list[Transcript], known: Iterable[str]) -> list[Transcript]:
+    """The transcripts with short-form speaker names replaced by the one full name of that surname
+    that `known` (the index's speakers) or the batch itself holds."""
+    by_surname: dict[str, set[str]] = {}
+    for name in [*known, *(tu.speaker for t in transcripts for tu in t.turns)]:
+        if is_full_name(name):
+            by_surname.setdefault(surname(name), set()).add(name)
+    out = []
+    for t in transcripts:
+        mapping = {}
+        for name in {tu.speaker for tu in t.turns}:
+            full = by_surname.get(surname(name), set())
+            if is_short_form(name) and len(full) == 1:
+                mapping[name] = next(iter(full))
+        if not mapping:
+            out.append(t)
+            continue
+        turns = tuple(replace(tu, speaker=mapping.get(tu.speaker, tu.speaker)) for tu in t.turns)
+        speakers = tuple(dict.fromkeys(tu.speaker for tu in turns if tu.role == SPOKESPERSON))
+        out.append(replace(t, turns=turns, speakers=speakers))
+    return out
