@@ -290,3 +290,25 @@ def test_xml_that_declares_entities_or_is_broken_is_refused():
         parse_bytes(bomb.encode(), "x.xml")
     with pytest.raises(TranscriptError, match="not well-formed"):
         parse_bytes(b"<r><content>unclosed</r>", "x.xml")
+
+
+def test_page_furniture_is_not_speech():
+    """General case: photo blocks (`<div class="media"><figure>...<span class="media__title">`),
+    share widgets and "see also" boxes are not speech; a wrapper such as `media-body` is kept."""
+    (t,) = parse_file(STYLE / "kremlin-56378.html")
+    assert not any("annual news conference." in t.turn_text(tu) for tu in t.turns)
+    assert any(t.turn_text(tu) == "What about merging the regions?" for tu in t.turns)
+    page = ("<html><body><div class='share-buttons'>Share on Twitter</div><div class='see-also'>Read more: old news</div>"
+            "<div class='media-body'><p>MR. DOE: We will act.</p><p>Q: When?</p><p>MR. DOE: Today.</p></div>"
+            "<div class='related'><p>MR. DOE: A different briefing.</p></div></body></html>")
+    (t,) = parse_bytes(page.encode(), "p.html")
+    assert [t.turn_text(tu) for tu in t.turns] == ["We will act.", "When?", "Today."]
+
+
+def test_html_saved_as_an_escaped_string_is_decoded():
+    """General case: a page saved as the repr of its bytes (literal \\n, \\xc2\\xa0, b'...')."""
+    page = ("<html><body>" + "".join(f"<p>MR. DOE: Point {n}.\\xc2\\xa0Done.</p>\\n" for n in range(30))
+            + "<p>Q: Caf\\xc3\\xa9?</p>\\n</body></html>")
+    (t,) = parse_bytes(("b'" + page + "'").encode(), "saved.html")
+    assert t.turn_text(t.turns[0]) == "Point 0. Done." and t.turn_text(t.turns[-1]) == "Café?"
+    assert "\\n" not in t.text and "xc2" not in t.text
