@@ -312,3 +312,12 @@ def test_html_saved_as_an_escaped_string_is_decoded():
     (t,) = parse_bytes(("b'" + page + "'").encode(), "saved.html")
     assert t.turn_text(t.turns[0]) == "Point 0. Done." and t.turn_text(t.turns[-1]) == "Café?"
     assert "\\n" not in t.text and "xc2" not in t.text
+
+
+def test_an_answer_a_reporter_cuts_into_and_that_goes_on_is_one_exchange():
+    """General case: "It's a great —" / a short question cutting in / the same speaker goes on."""
+    (t,) = parse_file(STYLE / "jjgoings-white_house_briefing_April-08-2020.html")
+    cut = next(i for i, tu in enumerate(t.turns) if t.turn_text(tu) == "It’s a great —")
+    exchange = next(e for e in t.exchanges if cut in e.answer)
+    assert cut + 2 in exchange.answer and cut + 1 not in exchange.question
+    assert t.turn_text(t.turns[exchange.question[-1]]).startswith("Sure. Mr. Secretary, that’s an amazing effort")

@@ -802,7 +802,8 @@ def parse_source(source: Source) -> Transcript:
 
     if style == "name-colon":
         turns = _roles_from_evidence(turns, canonical)
-    exchanges = _pair(turns, topics, breaks)
+    exchanges = _pair(turns, topics, breaks, canonical)
+
     speakers = tuple(dict.fromkeys(t.speaker for t in turns if t.role == SPOKESPERSON))
     cues = _locate_cues(canonical, source.cues) if source.cues else ()
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -897,8 +898,25 @@ def _as_list(value) -> list:
     return [value]
 
 
-def _pair(turns: list[Turn], topics: list[str | None], breaks: set[int]) -> list[Exchange]:
-    """Group turns into exchanges: question turn(s), then the spokesperson turns answering them."""
+INTERJECTION_WORDS = 25  # a reporter's turn this short, cutting into an answer, does not end it
+_CUT_OFF = ("—", "--", "–", "…", "...")
+
+
+def _interjection(turns: list[Turn], i: int, text: str) -> bool:
+    """A reporter's short turn that cuts into an answer ("It's a great —" / "When will you ...?" /
+    "Yeah. So, ...") where the same speaker then goes on: the answer goes on too."""
+    if not (0 < i < len(turns) - 1) or turns[i].role != QUESTIONER:
+        return False
+    before, after = turns[i - 1], turns[i + 1]
+    return (before.role == SPOKESPERSON and after.speaker == before.speaker
+            and text[before.span[0]:before.span[1]].rstrip().endswith(_CUT_OFF)
+            and len(text[turns[i].span[0]:turns[i].span[1]].split()) <= INTERJECTION_WORDS)
+
+
+def _pair(turns: list[Turn], topics: list[str | None], breaks: set[int], text: str = "") -> list[Exchange]:
+    """Group turns into exchanges: question turn(s), then the spokesperson turns answering them.
+    A reporter's interjection into an answer that goes on (see `_interjection`) belongs to no
+    exchange's questions: the answer before and after it is one exchange."""
     exchanges: list[Exchange] = []
     questions: list[int] = []
     answers: list[int] = []
@@ -915,6 +933,8 @@ def _pair(turns: list[Turn], topics: list[str | None], breaks: set[int]) -> list
         if i in breaks:
             flush()
             questions = []
+        if text and answers and _interjection(turns, i, text):
+            continue
         if turn.role == QUESTIONER:
             if answers:
                 flush()
