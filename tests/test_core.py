@@ -268,3 +268,47 @@ def test_graph_index_above_the_threshold_is_kept_in_step(app, monkeypatch):
     assert not (data / store.REMOVED).exists() and reader.search_params is None
     assert reader.search_index.ntotal == reader.vectors.ntotal == reader.counts()[1]
     assert all(a.transcript.id not in (seed, carter) for a in app.ask("Bert Lance Article 5", top_k=10).answers)
+
+
+def test_a_fragment_stands_for_the_real_answer_of_its_exchange(app, tmp_path):
+    """"Well — deficits." and the real answer after a stage note are two turns of one exchange:
+    the fragment is never returned in the real answer's place."""
+    doc = tmp_path / "deficit.md"
+    doc.write_text("---\ntitle: Budget briefing\n---\nQ: What about the deficits?\n\nMR. DOE: Well — deficits.\n\n"
+                   "[Laughter]\n\nThe deficit will fall next year because revenues are up and spending is flat, and "
+                   "that is good news for everyone who pays taxes.\n\nQ: And the debt?\n\nMR. DOE: The debt is stable.\n")
+    assert app.ingest_paths([str(doc)]).ok
+    answers = app.ask("deficits", top_k=3).answers
+    assert answers[0].text.startswith("The deficit will fall next year")
+    assert not any(a.text == "Well — deficits." for a in answers)
+
+
+def test_cli_edges_end_cleanly(app, capsys):
+    """`ask` with since after until is a usage error (as in the API); `serve` on a port in use says
+    so before anything else; `ask --json | head` ends without a traceback."""
+    import socket
+    import subprocess
+    import sys
+
+    from onrecord.cli import main
+
+    assert app.ingest_paths([str(SEED)]).ok
+    assert main(["ask", "Article 5", "--since", "2021-01-01", "--until", "2020-01-01"], onrecord=app) == 2
+    assert "since (2021-01-01) is after until (2020-01-01)" in capsys.readouterr().err
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)], onrecord=app) == 2
+        err = capsys.readouterr().err
+        assert f"cannot serve on 127.0.0.1:{port}" in err and "serving on" not in err
+    script = ("import sys; sys.path.insert(0, 'tests'); from conftest import FakeEmbedder; from onrecord.config import "
+              "Settings; from onrecord.service import Onrecord; from onrecord.cli import main; "
+              f"sys.exit(main(['ask', 'Article 5', '-k', '20', '--json'], onrecord=Onrecord(Settings(index={str(app.index_dir)!r}), "
+              "embedder=FakeEmbedder())))")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=str(SEED.parent.parent.parent))
+    proc.stdout.close()  # the reader is gone before anything is written: `| head` that has had enough
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err

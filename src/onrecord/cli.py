@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import socket
 import sys
 import textwrap
 from pathlib import Path
@@ -90,13 +92,19 @@ def main(argv: list[str] | None = None, onrecord: Onrecord | None = None) -> int
         app = onrecord
         app.settings = _settings(args, app.settings)
     try:
-        return COMMANDS[args.command](app, args)
+        code = COMMANDS[args.command](app, args)
+        sys.stdout.flush()  # here, so that a reader that has gone is met inside this try
+        return code
     except OnrecordError as exc:
+
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; the index is unchanged", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `onrecord ask ... | head`: the reader has gone; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a tool stopped by SIGPIPE
 
 
 def cmd_ingest(app: Onrecord, args) -> int:
@@ -138,8 +146,17 @@ def format_result(result) -> str:
 def cmd_serve(app: Onrecord, args) -> int:
     from .api import serve
 
+    host, port = app.settings.host, app.settings.port
+    try:  # say so before loading anything, and never print "serving on" for a port we cannot have
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise OnrecordError(f"cannot serve on {host}:{port}: {exc.strerror or exc} "
+                            "(choose another with --port or ONRECORD_PORT)") from None
     serve(app)
     return 0
+
 
 
 def cmd_eval(app: Onrecord, args) -> int:

@@ -280,6 +280,9 @@ class Searcher:
         """
         if not 1 <= top_k <= 50:
             raise BadQuery("top_k must be between 1 and 50")
+        if since and until and since > until:
+            raise BadQuery(f"since ({since}) is after until ({until})")
+
         timings = {}
         t0 = time.perf_counter()
         q = parse_query(question, self.speaker_lookup(), speaker, since, until)
@@ -308,7 +311,7 @@ class Searcher:
     def _present(self, ranked: list[int], rows: dict, q: Query, qvec: np.ndarray, top_k: int) -> list[Answer]:
         chosen, seen_turns = [], set()
         for pid in ranked:
-            row = rows[pid]
+            row = self._real_answer(rows[pid])
             turn = (row["transcript_id"], row["turn_index"])
             if turn in seen_turns:
                 continue  # one answer appears once: its best passage stands for it
@@ -348,7 +351,21 @@ class Searcher:
             )
         return answers
 
+    def _real_answer(self, row):
+        """A fragment ("Which one?", "Yeah, so, look —") stands for its exchange's real answer: a
+        passage of under SHORT_ANSWER_WORDS words is replaced by the first longer answer turn by the
+        same speaker to the same question, when there is one."""
+        if not row["asked"] or len(row["text"].split()) >= SHORT_ANSWER_WORDS:
+            return row
+        other = self.reader.db.execute(
+            "SELECT id FROM passages WHERE transcript_id=? AND asked=? AND speaker=? AND turn_index>? "
+            "AND length(text) > ? ORDER BY turn_index, start LIMIT 1",
+            (row["transcript_id"], row["asked"], row["speaker"], row["turn_index"], len(row["text"]) * 2),
+        ).fetchone()
+        return self.reader.passages([other[0]])[other[0]] if other else row
+
     def _answer_span(self, row, candidates: set[int]) -> tuple[int, int, str]:
+
         """The verbatim span to show for a passage: its whole turn when short, else the passage
         grown by neighbouring passages of the turn that also matched, up to ANSWER_WORDS."""
         parts = self.reader.db.execute(

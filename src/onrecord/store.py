@@ -326,9 +326,14 @@ class IndexReader:
                     "SELECT name, passages, transcripts, aliases FROM speakers ORDER BY passages DESC, name").fetchall()
                 found = [Speaker(r[0], tuple(a for a in json.loads(r[3] or "[]") if a), SPOKESPERSON, r[2], r[1])
                          for r in rows]
-            except sqlite3.OperationalError:  # an index written before the registry: the manifest kept names
-                found = [Speaker(str(x[0]), (), SPOKESPERSON, 0, int(x[1])) for x in self.manifest.get("speakers", [])
-                         if isinstance(x, list) and len(x) == 2 and isinstance(x[1], int)]
+            except sqlite3.OperationalError:  # an index written before the registry: names and counts only
+                try:
+                    found = [Speaker(r[0], (), SPOKESPERSON, 0, r[1]) for r in self.db.execute(
+                        "SELECT name, passages FROM speakers ORDER BY passages DESC, name")]
+                except sqlite3.OperationalError:  # before the speakers table: the manifest kept them
+                    found = [Speaker(str(x[0]), (), SPOKESPERSON, 0, int(x[1])) for x in self.manifest.get("speakers", [])
+                             if isinstance(x, list) and len(x) == 2 and isinstance(x[1], int)]
+
             self._registry = [s for s in found if not is_generic(s.name)]
         return self._registry
 
