@@ -4,13 +4,20 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test install install-test lint
+.PHONY: run test install install-test lint browser
 
 run: install
 	$(PY) app.py
 
-test: install-test
+test: install-test browser
 	$(PY) -m pytest
+
+# the browser test drives Debian's headless Chromium: install it when it is missing (needs root or sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 install: $(VENV)/.installed
 
