@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 
 from conftest import FakeEmbedder
-from onrecord.captions import moment_link
 from onrecord.config import Settings
 from onrecord.errors import TranscriptError
 from onrecord.models import QUESTIONER, SPOKESPERSON
 from onrecord.service import Onrecord, answer_to_json
 from onrecord.transcripts import parse_bytes, parse_file
+from onrecord.transcripts.captions import moment_link
 
 FORMATS = Path(__file__).parent / "formats"
 

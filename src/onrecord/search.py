@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .captions import moment_link
 from .embedding import Embedder
 from .errors import BadQuery
 from .models import Answer, SearchResult, TranscriptInfo, time_of
 from .store import IndexReader
 from .terms import terms_of
+from .transcripts.captions import moment_link
 
 RRF_K = 20  # Cormack et al. 2009 use 60; 20 trusts the top of each list more (measured on the development set)
 LEXICAL_WEIGHT = 1.6  # lexical matches count more than dense ones (measured on the development set)

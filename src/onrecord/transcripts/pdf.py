@@ -12,7 +12,7 @@ import io
 import re
 from collections import Counter
 
-from .errors import TranscriptError
+from ..errors import TranscriptError
 
 _PAGE_NUMBER = re.compile(r"(?:page\s+)?[-–—]?\s*\d{1,4}\s*[-–—]?(?:\s+of\s+\d{1,4})?", re.I)
 EDGE_LINES = 3  # lines at the top and bottom of a page that may be furniture

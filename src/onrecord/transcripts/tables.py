@@ -10,7 +10,8 @@ import csv
 import io
 import re
 
-from .errors import TranscriptError
+from ..errors import TranscriptError
+from .source import Source
 
 TEXT_COLUMNS = ("text", "transcript", "content", "body", "full_text", "fulltext", "remarks", "transcript_text")
 TITLE_COLUMNS = ("title", "headline", "event", "name_of_event", "subject")
@@ -26,7 +27,6 @@ def _key(name: str) -> str:
 
 def table_to_sources(text: str, file: str, delimiter: str) -> list:
     """A CSV/TSV file's transcripts, each a Source with its row's metadata."""
-    from .transcripts import Source  # imported here: transcripts imports us
 
     csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     try:

@@ -16,8 +16,11 @@ import email.utils
 import re
 import xml.etree.ElementTree as ET
 
+from ..errors import TranscriptError
 from .captions import is_timedtext, timedtext_text
-from .errors import TranscriptError
+from .htmlpage import html_to_source
+from .meta import normalise_date
+from .source import Source
 
 TITLE_FIELDS = ("title", "headline", "name")
 DATE_FIELDS = ("date", "release-date", "releasedate", "pubdate", "published", "updated", "issued", "created")
@@ -48,7 +51,6 @@ def parse_xml(text: str) -> ET.Element:
 
 def _date(value: str) -> str | None:
     """A date field: ISO, YYYYMMDD, day/month/year (archives), or RFC 822 (feeds)."""
-    from .transcripts import normalise_date
 
     value = value.strip()
     if re.fullmatch(r"\d{8}", value):
@@ -127,7 +129,6 @@ def _records(root: ET.Element) -> list[ET.Element]:
 
 def xml_to_sources(text: str, file: str) -> list:
     """An XML file's transcripts, each a Source (HTML fields decoded as HTML pages are)."""
-    from .transcripts import Source, html_to_source  # the HTML reader; imported here: it imports us
 
     root = parse_xml(text)
     kind = _local(root.tag)

@@ -16,7 +16,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from .errors import TranscriptError
+from ..errors import TranscriptError
 
 _TIMING = re.compile(
     r"(?P<a>(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*(?P<b>(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})"

@@ -1,0 +1,189 @@
+"""Speaker labels and the other kinds of paragraph: each paragraph is classified (label,
+heading, end, separator, note, call, text) by the label convention the file uses."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..models import QUESTIONER
+
+_NUMBERING = r"(?:\[[0-9IlL]{1,3}\.?\]\.?\s*)?"
+_Q_RE = re.compile(_NUMBERING + r"(?P<label>Q[.:]?|QUESTION:|Question:)(?=\s|$)\s*")
+# the chair calling on a reporter, alone as a paragraph: "[9.] Mr. Horner [Garnett D. Horner,
+# Washington Evening Star]." (the name in brackets is who asks next)
+_CALL_RE = re.compile(
+    r"(?:\[\d{1,3}\.?\]\.?\s*)?(?:Mr|Mrs|Ms|Miss|Dr)\.? [A-Z][\w'’\-]+(?: [A-Z][\w'’\-]+){0,2}\s*"
+    r"\[(?P<who>[^\[\]]{3,120})\]\.?"
+)
+# an editorial footnote: a paragraph that starts with a figure and a capitalised word ("1 The
+# text of the final communique ..."); speech never does (a sentence does not start with a figure)
+_NUMBERED_RE = re.compile(r"\d{1,2} [A-Z]")
+# "MS. JEAN-PIERRE:", "SENIOR ADMINISTRATION OFFICIAL:", "THE PRESIDENT:"
+# (a label may stand alone on its line, its text in the next paragraphs: hence `:(?:\s+|$)`)
+_CAPS_COLON_RE = re.compile(r"(?P<label>[A-Z][A-Z.'’\- ]{0,60}[A-Z.]):(?:\s+|$)")
+# "THE PRESIDENT.", "MR. CORMIER.", "FRANCES L. LEWINE (Associated Press).", "REPORTER."
+_CAPS_PERIOD_RE = re.compile(
+    _NUMBERING
+    + r"(?P<label>(?:THE\.? )?(?:(?:MR|MRS|MS|MISS|DR)\. )?[A-Z][A-Z'’\-]*(?: [A-Z]\.)?"
+    r"(?: [A-Z][A-Z'’\-]+){0,3})(?: \((?P<outlet>[^()]{1,60})\))?\.(?:\s+|$)"
+)
+# "Jens Stoltenberg:", "Question [TV 2]:", "Merriman Smith (United Press International):"
+_NAME_COLON_RE = re.compile(
+    r"(?P<label>[A-Z][\w.'’\-]*(?: (?:[A-Z][\w.'’\-]*|de|van|von|der)){0,3})"
+    r"(?: [\[(](?P<outlet>[^\]()]{1,60})[\])])?:(?:\s+|$)"
+)
+# Unlabelled question: "Philip Lote [NRK], NRK, Norwegian Broadcasting. Was the criticism ..."
+_NAMED_QUESTION_RE = re.compile(
+    r"(?P<label>[A-Z][\w'’\-]*(?: [A-Z][\w'’\-]*){0,3}) \[(?P<outlet>[^\]]{1,40})\],[^.?!]{0,80}\.\s+"
+)
+_TIME_RE = re.compile(r"(?:END\s*)?\(?\d{1,2}:\d{2}\s*[AP]\.\s*M\.(?:\s*[A-Z]{2,4})?\)?$")
+_TRAILING_TIME_RE = re.compile(r"\s+(?:END\s+)?\d{1,2}:\d{2}\s*[AP]\.\s*M\.(?:\s*[A-Z]{2,4})?$")
+_SEPARATOR_RE = re.compile(r"(?:\*\s*){3,}|-{3,}|_{3,}|#+|•")
+_SPEECH_MARKER_RE = re.compile(
+    r"(?P<name>[A-Z][\w.'’\-]*(?: [A-Z][\w.'’\-]*){0,3})['’]s? "
+    r"(?:speech|statement|opening statement|opening remarks|remarks|introductory remarks)$",
+    re.I,
+)
+_FOOTNOTE_RE = re.compile(r"\d{1,2}[A-Z][a-z]")
+_QUESTIONER_LABELS = {"Q", "Q.", "QUESTION:", "Question:", "QUESTION", "Question", "REPORTER"}
+# labels that name a role, not a person: a reporter, or the (unnamed) one who answers
+GENERIC_QUESTIONERS = {"Q", "QUESTION", "UESTION", "REPORTER", "JOURNALIST", "AUDIENCE MEMBER", "QUESTIONER",
+                       "REMARK", "VOICE", "VOICES", "AUDIENCE"}
+
+GENERIC_ANSWERERS = {"A", "ANSWER"}
+# the office of the one a transcript is about: the principal its metadata names, when it names one
+PRINCIPAL_OFFICES = {"THE PRESIDENT", "THE. PRESIDENT", "PRESIDENT", "PRIME MINISTER", "THE PRIME MINISTER",
+                     "CHANCELLOR", "THE CHANCELLOR", "PREMIER", "THE PREMIER"}
+
+
+@dataclass
+class _Para:
+    start: int  # offset of the paragraph in the canonical text
+    text: str
+    kind: str = "text"  # text | label | heading | end | separator | stop | note
+    label: str = ""
+    outlet: str | None = None
+    body_offset: int = 0  # where the speech starts within the paragraph (after the label)
+    role_hint: str | None = None
+    end_trim: int = 0  # characters cut from the end (a closing time stamp glued to speech)
+
+
+def _is_heading(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 3 or any(c.islower() for c in letters):
+        return False
+    return len(text.split()) <= 16 and not text.endswith(":")
+
+
+# "The President.", "Mr. Fitzwater.", "Secretary Baker.": a Title Case label ending in a period,
+# taken as a label only when it starts at least RECURRING paragraphs (sentences start so too)
+_TITLE_PERIOD_RE = re.compile(
+    r"(?P<label>(?:The|Mr\.|Mrs\.|Ms\.|Dr\.|Secretary|Senator|General|Ambassador|Governor|Director|Minister) "
+    r"[A-Z][a-z'’\-]+(?: [A-Z][a-z'’\-]+)?)\.(?:\s+|$)"
+)
+RECURRING = 3
+
+
+def recurring_title_labels(paras: list[str]) -> set[str]:
+    """Title Case period labels that start at least RECURRING paragraphs of the file."""
+    counts: dict[str, int] = {}
+    for p in paras:
+        m = _TITLE_PERIOD_RE.match(p)
+        if m:
+            counts[m.group("label")] = counts.get(m.group("label"), 0) + 1
+    return {label for label, n in counts.items() if n >= RECURRING}
+
+
+def _is_title_case_heading(text: str) -> bool:
+    """'Short-Range Nuclear Forces in Europe': a few words, mostly capitalised, no end punctuation."""
+    words = text.split()
+    if not 1 <= len(words) <= 10 or not text[0].isupper() or text[-1] in ".?!:;,\"”’)]":
+        return False
+    long_words = [w for w in words if len(w) > 3]
+    return bool(long_words) and sum(w[0].isupper() for w in long_words) >= 0.75 * len(long_words)
+
+
+def _mark_title_case_headings(paras: list[_Para]) -> None:
+    """A Title Case line of its own, right before a reporter's question, is a topic heading (as
+    ALL-CAPS ones are); elsewhere such a line is left as speech."""
+    for para, nxt in zip(paras, paras[1:]):
+        if (para.kind == "text" and nxt.kind == "label" and nxt.role_hint == QUESTIONER
+                and _is_title_case_heading(para.text)):
+            para.kind = "heading"
+
+
+def _choose_style(paras: list[str], title_labels: set[str] = frozenset()) -> str:
+    """Which label convention the file uses: 'caps-colon', 'caps-period' or 'name-colon'."""
+    counts = {"caps-colon": 0, "caps-period": 0, "name-colon": 0}
+    for p in paras:
+        if _CAPS_COLON_RE.match(p):
+            counts["caps-colon"] += 1
+        elif _CAPS_PERIOD_RE.match(p) and not _is_heading(p):
+            counts["caps-period"] += 1
+        elif (m := _TITLE_PERIOD_RE.match(p)) and m.group("label") in title_labels:
+            counts["caps-period"] += 1
+        elif _NAME_COLON_RE.match(p) or _NAMED_QUESTION_RE.match(p):
+            counts["name-colon"] += 1
+    best = max(counts, key=counts.get)
+    return best if counts[best] else "none"
+
+
+def _classify(para: _Para, style: str, title_labels: set[str] = frozenset()) -> None:
+    text = para.text
+    if _TIME_RE.fullmatch(text) or text.strip("[](). ").upper() in ("END", "ENDS") or text.startswith("END "):
+        para.kind = "end"
+        return
+    if text in ("[...]", "[…]", "…", "..."):
+        para.kind = "stop"
+        return
+    if len(text) <= 200 and (call := _CALL_RE.fullmatch(text)):
+        who, _, outlet = call.group("who").partition(",")
+        para.kind, para.label, para.outlet = "call", who.strip(), outlet.strip() or None
+        return
+    if _NUMBERED_RE.match(text):
+        para.kind = "note"
+        return
+    if len(text) <= 200 and _SEPARATOR_RE.fullmatch(text):  # bounded: the pattern backtracks on long runs
+        para.kind = "separator"
+        return
+    if text.startswith("[") and text.endswith("]") and "]" not in text[:-1]:
+        para.kind = "separator"  # an editorial note such as "[Laughter]"
+        return
+    trailing = _TRAILING_TIME_RE.search(text)
+    if trailing:
+        para.end_trim = len(text) - trailing.start()
+    m = _Q_RE.match(text)
+    if m:
+        para.kind, para.label, para.body_offset = "label", "Q", m.end()
+        para.role_hint = QUESTIONER
+        return
+    m = None
+    if style == "caps-colon":
+        m = _CAPS_COLON_RE.match(text)
+    elif style == "caps-period":
+        m = _CAPS_PERIOD_RE.match(text)
+        if m and _is_heading(text) and m.end() < len(text):
+            m = None  # an ALL-CAPS heading that happens to contain "MR." or "U.S."
+        if m is None and (t := _TITLE_PERIOD_RE.match(text)) and t.group("label") in title_labels:
+            m = t
+    elif style == "name-colon":
+        m = _NAMED_QUESTION_RE.match(text)
+        if m:
+            para.role_hint = QUESTIONER
+        else:
+            m = _NAME_COLON_RE.match(text)
+    if m:
+        para.kind, para.body_offset = "label", m.end()
+        para.label = m.group("label").strip()
+        para.outlet = (m.groupdict().get("outlet") or None) and m.group("outlet").strip()
+        return
+    if _is_heading(text):
+        para.kind = "heading"
+        return
+    if style == "caps-period" and _FOOTNOTE_RE.match(text):
+        para.kind = "note"
+        return
+    para.kind = "text"
+
+
