@@ -321,3 +321,16 @@ def test_an_answer_a_reporter_cuts_into_and_that_goes_on_is_one_exchange():
     exchange = next(e for e in t.exchanges if cut in e.answer)
     assert cut + 2 in exchange.answer and cut + 1 not in exchange.question
     assert t.turn_text(t.turns[exchange.question[-1]]).startswith("Sure. Mr. Secretary, that’s an amazing effort")
+
+
+def test_an_interpreter_speaks_for_the_one_interpreted():
+    """General case: `INTERPRETER:` turns carry the words of who spoke before them: the principal's
+    answer (or the reporter's question) through an interpreter, never a speaker of its own."""
+    doc = ("PRESIDENT ZELENSKYY: (As interpreted.) Thank you.\n\nQ: Mr. President, will you meet Putin?\n\n"
+           "PRESIDENT ZELENSKYY: [Speaks Ukrainian.]\n\nINTERPRETER: I am ready to meet him, but only to end the war.\n\n"
+           "Q: And the counteroffensive?\n\nPRESIDENT ZELENSKYY: It is going on.\n")
+    (t,) = parse_bytes(doc.encode(), "joint.md")
+    interpreted = next(tu for tu in t.turns if t.turn_text(tu).startswith("I am ready"))
+    assert (interpreted.speaker, interpreted.role, interpreted.affiliation) == (
+        "President Zelenskyy", SPOKESPERSON, "through an interpreter")
+    assert "Interpreter" not in {tu.speaker for tu in t.turns}

@@ -14,6 +14,7 @@ from .labels import (
     _SPEECH_MARKER_RE,
     GENERIC_ANSWERERS,
     GENERIC_QUESTIONERS,
+    INTERPRETERS,
     _choose_style,
     _classify,
     _mark_title_case_headings,
@@ -153,6 +154,10 @@ def parse_source(source: Source) -> Transcript:
                 speaker = "Moderator"
             elif bare in GENERIC_ANSWERERS:  # "Answer": whoever the metadata says answers, or nobody named
                 speaker = meta_speakers[0] if meta_speakers else "Unknown speaker"
+            elif bare in INTERPRETERS and build.turns:  # the interpreted words are those of who spoke before
+                before = build.turns[-1]
+                speaker, role, affiliation = before.speaker, before.role, before.affiliation or "through an interpreter"
+
             else:
                 speaker = names.resolve(label)
             build.open(OpenTurn(speaker, role, affiliation, label, topic, para.start + para.body_offset, body_end))
