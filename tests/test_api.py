@@ -205,3 +205,17 @@ def test_short_forms_stay_apart_when_the_surname_is_ambiguous():
     assert same.turns[0].speaker == "Mr. Bush"
     (merged,) = canonical_names([t], ["George W. Bush"])
     assert merged.turns[0].speaker == "George W. Bush" and merged.speakers == ("George W. Bush",)
+
+
+def test_short_forms_of_one_surname_merge_only_when_they_can_be_one_person():
+    from onrecord.models import SPOKESPERSON, Transcript, Turn
+    from onrecord.registry import canonical_names
+
+    def said_by(*names):
+        return Transcript(id="x", title="t", date=None, source_url=None, file="f", organisation=None, text="Hi there.",
+                          turns=tuple(Turn(speaker=n, role=SPOKESPERSON, span=(0, 9)) for n in names), exchanges=())
+
+    (t,) = canonical_names([said_by("Surgeon General Murthy")], ["Dr. Murthy"])
+    assert t.turns[0].speaker == "Dr. Murthy"
+    (t,) = canonical_names([said_by("Ms. Johnson", "Dr. Johnson")], ["Mr. Johnson"])
+    assert [tu.speaker for tu in t.turns] == ["Ms. Johnson", "Dr. Johnson"]

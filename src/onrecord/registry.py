@@ -80,20 +80,42 @@ def is_short_form(name: str) -> bool:
 
 
 
-def canonical_names(transcripts: list[Transcript], known: Iterable[str]) -> list[Transcript]:
+_GENDERED = {"mr": "m", "mrs": "f", "ms": "f", "miss": "f", "sir": "m", "dame": "f", "lord": "m", "lady": "f"}
+
+
+def _same_person(forms: list[str]) -> bool:
+    """Short forms of one surname that may be one person: all with titles that say nothing of
+    gender ("Dr. Murthy", "Surgeon General Murthy"), or all with the same honorific; "Mr. Johnson"
+    and "Ms. Johnson", or "Mr. Johnson" and "Dr. Johnson", stay apart."""
+    kinds = {next((_GENDERED[w] for w in _words(f)[:-1] if w in _GENDERED), None) for f in forms}
+    return len(kinds) == 1
+
+
+
+def canonical_names(
+transcripts: list[Transcript], known: Iterable[str]) -> list[Transcript]:
     """The transcripts with short-form speaker names replaced by the one full name of that surname
     that `known` (the index's speakers) or the batch itself holds."""
     by_surname: dict[str, set[str]] = {}
+    short: dict[str, list[str]] = {}  # surname -> its short forms, the index's first, in order
     for name in [*known, *(tu.speaker for t in transcripts for tu in t.turns)]:
         if is_full_name(name):
             by_surname.setdefault(surname(name), set()).add(name)
+        elif is_short_form(name) and name not in short.setdefault(surname(name), []):
+            short[surname(name)].append(name)
     out = []
     for t in transcripts:
         mapping = {}
         for name in {tu.speaker for tu in t.turns}:
+            if not is_short_form(name):
+                continue
             full = by_surname.get(surname(name), set())
-            if is_short_form(name) and len(full) == 1:
+            forms = short.get(surname(name), [])
+            if len(full) == 1:
                 mapping[name] = next(iter(full))
+            elif not full and len(forms) > 1 and forms[0] != name and _same_person(forms):
+                mapping[name] = forms[0]  # "Dr. Murthy" and "Surgeon General Murthy": one name, the first known
+
         if not mapping:
             out.append(t)
             continue
