@@ -334,3 +334,28 @@ def test_an_interpreter_speaks_for_the_one_interpreted():
     assert (interpreted.speaker, interpreted.role, interpreted.affiliation) == (
         "President Zelenskyy", SPOKESPERSON, "through an interpreter")
     assert "Interpreter" not in {tu.speaker for tu in t.turns}
+
+
+def test_numbered_speakers_with_time_stamps_and_caption_chevrons_in_text():
+    """General cases: a transcription service's `Speaker 35: (59:26)` labels (the time stamp is not
+    speech; roles come from what each speaker does), and `>>` marking a change of speaker in a
+    caption dump saved as text."""
+    rev = ("Speaker 1: (00:04)\nGood afternoon. I will make a short statement and then take your questions about "
+           "the budget, which we present today to the parliament and the country.\n\n"
+           "Speaker 35: (01:26)\nMinister, will taxes rise next year?\n\n"
+           "Speaker 1: (01:31)\nNo. Taxes will not rise next year, and the deficit will fall by half over four years.\n\n"
+           "Speaker 12: (02:10)\nWhat about pensions?\n\n"
+           "Speaker 1: (02:14)\nPensions will rise with inflation, as we promised in the campaign.\n")
+    (t,) = parse_bytes(rev.encode(), "rev.txt")
+    assert [(tu.speaker, tu.role) for tu in t.turns] == [
+        ("Speaker 1", SPOKESPERSON), ("Speaker 35", QUESTIONER), ("Speaker 1", SPOKESPERSON),
+        ("Speaker 12", QUESTIONER), ("Speaker 1", SPOKESPERSON)]
+    assert t.turn_text(t.turns[1]) == "Minister, will taxes rise next year?"
+    dump = (">> MR. DOE: We will announce the plan on Monday.\n>> Q: Why not today?\n"
+            ">> MR. DOE: Because the cabinet meets on Monday.\n")
+    (t,) = parse_bytes(dump.encode(), "captions.txt")
+    assert [t.turn_text(tu) for tu in t.turns] == ["We will announce the plan on Monday.", "Why not today?",
+                                                  "Because the cabinet meets on Monday."]
+    from onrecord.registry import is_generic
+
+    assert is_generic("Speaker 35") and not is_generic("Jens Stoltenberg")

@@ -11,6 +11,8 @@ surname that the index or the batch already knows; with none, or several ("Georg
 from __future__ import annotations
 
 import difflib
+import re
+
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -53,7 +55,9 @@ LONG_TITLES = sorted(t for t in TITLES if len(t) >= 6)
 
 
 def is_generic(name: str) -> bool:
-    return " ".join(name.lower().replace(".", " ").split()) in GENERIC_NAMES
+    """A label that names a role, not a person ("Reporter", "Aide", "Speaker 35")."""
+    folded = " ".join(name.lower().replace(".", " ").split())
+    return folded in GENERIC_NAMES or bool(re.fullmatch(r"(?:speaker|participant|person|caller) \d{1,3}", folded))
 
 
 def _words(name: str) -> list[str]:

@@ -29,10 +29,13 @@ _CAPS_PERIOD_RE = re.compile(
     r"(?: [A-Z][A-Z'’\-]+){0,3})(?: \((?P<outlet>[^()]{1,60})\))?\.(?:\s+|$)"
 )
 # "Jens Stoltenberg:", "Question [TV 2]:", "Merriman Smith (United Press International):"
+# ("Speaker 35: (59:26)": a numbered speaker, and the time stamp a transcription service puts
+# after the label, which is not speech)
 _NAME_COLON_RE = re.compile(
-    r"(?P<label>[A-Z][\w.'’\-]*(?: (?:[A-Z][\w.'’\-]*|de|van|von|der)){0,3})"
-    r"(?: [\[(](?P<outlet>[^\]()]{1,60})[\])])?:(?:\s+|$)"
+    r"(?P<label>[A-Z][\w.'’\-]*(?: (?:[A-Z][\w.'’\-]*|de|van|von|der|\d{1,3})){0,3})"
+    r"(?: [\[(](?P<outlet>[^\]()\d][^\]()]{0,59})[\])])?:(?:\s*\((?:\d{1,2}:)?\d{1,2}:\d{2}\))?(?:\s+|$)"
 )
+
 # Unlabelled question: "Philip Lote [NRK], NRK, Norwegian Broadcasting. Was the criticism ..."
 _NAMED_QUESTION_RE = re.compile(
     r"(?P<label>[A-Z][\w'’\-]*(?: [A-Z][\w'’\-]*){0,3}) \[(?P<outlet>[^\]]{1,40})\],[^.?!]{0,80}\.\s+"

@@ -16,6 +16,8 @@ _WS_RE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000\u2060\ufeff]+")
 def clean_paragraph(raw: str) -> str:
     """One paragraph of source text -> its canonical form (markup removed, whitespace folded)."""
     text = raw
+    if text.lstrip().startswith(">>"):  # a caption dump's change-of-speaker mark
+        text = text.lstrip()[2:].lstrip(">")
     if "<" in text:
         text = _TAG_RE.sub("", _AUTOLINK_RE.sub(r"\1", text))
     if "\\" in text:
@@ -92,7 +94,9 @@ def split_paragraphs(body: str) -> list[str]:
         elif current:
             run: list[str] = []
             for line in current:  # a label of the file at the start of a line, inside a block: a new turn
-                if run and starters and (m := _LINE_LABEL.match(line.lstrip())) and m.group("label") in starters:
+                if run and (line.lstrip().startswith(">>") or starters and (m := _LINE_LABEL.match(line.lstrip()))
+                            and m.group("label") in starters):
+
                     blocks.append(" ".join(run))
                     run = []
                 run.append(line)
