@@ -250,7 +250,7 @@ def test_answer_passages_hold_no_label_footnote_or_call():
 
     passages = [p for f in golden_files() for t in parse_file(f) for p in chunk(t)]
     assert passages
-    assert passage_problems(passages) == {"labels": [], "footnotes": [], "calls": []}
+    assert passage_problems(passages) == {"labels": [], "footnotes": [], "calls": [], "courtesies": []}
 
 
 RSS = """<?xml version="1.0"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>

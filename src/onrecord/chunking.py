@@ -76,7 +76,17 @@ def _cut_words(text: str, a: int, b: int) -> list[list[int]]:
     return out
 
 
+# a turn that only thanks the room or hands over ("Thank you very much.", "Go ahead.", "Next
+# question.", "Which one?") answers nothing; "Yes, sir." may well answer, and stays
+COURTESY = re.compile(
+    r"(?:(?:(?:thank you|thanks)(?: (?:very much|so much|all|everybody|everyone|guys|again|sir|ma['’]am|both))*"
+    r"|go ahead|next question|which one|(?:yes|yeah|sure|okay|ok|all right),? (?:go ahead|please))[.!?,]*\s*)+",
+    re.I,
+)
+
+
 def asked_by(transcript: Transcript, turn_index: int) -> str | None:
+
     """Who asked: 'TV 2', 'Philip Lote (NRK)', or None for an unnamed reporter."""
     turn = transcript.turns[turn_index]
     name = turn.speaker if turn.speaker not in ("Reporter", turn.affiliation) else None
@@ -95,8 +105,8 @@ def chunk(transcript: Transcript) -> list[Passage]:
         who = asked_by(transcript, question) if asked else None
         for ti in exchange.answer:
             turn = transcript.turns[ti]
-            if turn.role not in (SPOKESPERSON, UNKNOWN):
-                continue
+            if turn.role not in (SPOKESPERSON, UNKNOWN) or COURTESY.fullmatch(transcript.turn_text(turn)):
+                continue  # not an answer: a reporter's turn, or only thanks and calls ("Go ahead.")
             for a, b in split_span(transcript.text, *turn.span):
                 passages.append(
                     Passage(

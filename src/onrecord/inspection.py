@@ -82,11 +82,17 @@ CALL = re.compile(r"(?:^|\n\n)(?:\[\d+\.\]\s*)?(?:Mr|Mrs|Ms|Miss|Dr)\.? [A-Z][\w
 
 def passage_problems(passages) -> dict[str, list[str]]:
     """Answer passages that hold what is not the speaker's answer: another turn's label, a footnote
-    paragraph, a call on a reporter. Passage text -> its first words, by problem."""
-    found: dict[str, list[str]] = {"labels": [], "footnotes": [], "calls": []}
+    paragraph, a call on a reporter, or that are only thanks and calls ("Go ahead."). Each found
+    passage as where it is and the words around the problem, by problem."""
+    from .chunking import COURTESY
+
+    found: dict[str, list[str]] = {"labels": [], "footnotes": [], "calls": [], "courtesies": []}
     for p in passages:
         for kind, pattern in (("labels", LEAKED_LABEL), ("footnotes", FOOTNOTE), ("calls", CALL)):
             m = pattern.search(p.text)
+
             if m:
                 found[kind].append(f"{p.transcript_id}:{p.span[0]}: …{p.text[max(0, m.start() - 40):m.end() + 40]}…")
+        if COURTESY.fullmatch(p.text.strip()):
+            found["courtesies"].append(f"{p.transcript_id}:{p.span[0]}: {p.text}")
     return found
