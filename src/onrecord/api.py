@@ -185,7 +185,6 @@ async def _too_large(send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-
 def create_app(settings: Settings | None = None, onrecord: Onrecord | None = None, ui: bool = True) -> FastAPI:
     """The FastAPI app serving the API under /api and the Gradio UI at /."""
     settings = settings or get_settings()
@@ -380,7 +379,6 @@ def _blocked_paths(settings: Settings) -> list[str]:
     candidates = [Path(settings.index).resolve(), Path.cwd().resolve(), Path.home().resolve(),
                   *(Path(p) for p in ("/etc", "/proc", "/sys", "/root", "/home", "/var", "/usr", "/opt", "/srv"))]
     return [str(p) for p in candidates if not upload.is_relative_to(p)]
-
 
 
 def _key_matches(authorization: str | None, key: str) -> bool:

@@ -263,7 +263,10 @@ def build_ui(core: Onrecord) -> gr.Blocks:
         finally:
             for path in uploads:
                 _discard_upload(path)
-        report = core.jobs.submit(items).future.result()  # the one writer thread, like API uploads
+        try:
+            report = core.jobs.submit(items).future.result()  # the one writer thread, like API uploads
+        except OnrecordError as exc:  # another writer, a full disk: said, not a crash
+            return f"Upload failed: {exc}"
         return report.summary()
 
     with gr.Blocks(title="onrecord", delete_cache=(3600, 3600)) as demo:
@@ -311,8 +314,8 @@ def build_ui(core: Onrecord) -> gr.Blocks:
     return demo
 
 
-
 def _date(value: str | None) -> str | None:
+
     value = (value or "").strip()
     if not value:
         return None
