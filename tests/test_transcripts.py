@@ -359,3 +359,31 @@ def test_numbered_speakers_with_time_stamps_and_caption_chevrons_in_text():
     from onrecord.registry import is_generic
 
     assert is_generic("Speaker 35") and not is_generic("Jens Stoltenberg")
+
+
+def test_staff_operators_and_thanks_are_no_ones_answer():
+    """General cases: an operator calling the next line ("... the line is open.") and a paragraph of
+    only thanks and calls ("Thank you. Next question.") end the answer before them; `AIDE:` runs the
+    room (a moderator, never a spokesperson); `MR: ZIENTS:` is an honorific whose period was typed as
+    a colon."""
+    (t,) = parse_file(STYLE / "trudeau-2020-04-06-R7E-NYge5sk-q_a.md")
+    assert t.turn_text(t.turns[3]) == ("As I said, there are very productive conversations ongoing and we expect "
+                                       "those shipments to be delivered.")
+    assert not any("line is open" in t.turn_text(tu) for tu in t.turns)
+    doc = ("MS. JEAN-PIERRE: We are proud of the plan.\n\nQ: Will it pass?\n\nMS. JEAN-PIERRE: It will pass.\n\n"
+           "AIDE: Karine, you have time for one more.\n\nQ: On vaccines?\n\nMR: ZIENTS: We are ready to ship the doses.\n")
+    (t,) = parse_bytes(doc.encode(), "briefing.md")
+    assert [(tu.speaker, tu.role) for tu in t.turns][3] == ("Aide", MODERATOR)
+    assert (t.turns[-1].speaker, t.turn_text(t.turns[-1])) == ("Mr. Zients", "We are ready to ship the doses.")
+
+
+def test_footnote_markers_glued_to_words_are_markup():
+    """General case: "Rusk,1" and "week.3,2" point to the file's footnotes ("1 Secretary ..."): the
+    markers go, the footnotes stay in the text (in no turn), and figures ("1.5 percent") stay."""
+    doc = ("THE PRESIDENT. I spoke with Secretary Rusk,1 and we agreed before the end of the week.3,2 Prices "
+           "rose 1.5 percent.\n\n1 Secretary of State Dean Rusk.\n\n2 See Item 12.\n\n3 The bill was signed.\n\n"
+           "Q. Mr. President, what next?\n\nTHE PRESIDENT. We wait.\n")
+    (t,) = parse_bytes(doc.encode(), "conference.md")
+    first = t.turn_text(t.turns[0])
+    assert first == "I spoke with Secretary Rusk, and we agreed before the end of the week. Prices rose 1.5 percent."
+    assert "1 Secretary of State Dean Rusk." in t.text and all("Dean Rusk" not in t.turn_text(tu) for tu in t.turns)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from .models import QUESTIONER, SPOKESPERSON, UNKNOWN, Passage, Transcript
+from .transcripts.labels import COURTESY
 
 MAX_WORDS = 150  # MiniLM reads 256 word pieces; ~150 words leave room for the question
 # and at most this many characters: a "word" can be a megabyte of punctuation, and the model reads
@@ -74,15 +75,6 @@ def _cut_words(text: str, a: int, b: int) -> list[list[int]]:
         else:
             out.append([s, e, 1])
     return out
-
-
-# a turn that only thanks the room or hands over ("Thank you very much.", "Go ahead.", "Next
-# question.", "Which one?") answers nothing; "Yes, sir." may well answer, and stays
-COURTESY = re.compile(
-    r"(?:(?:(?:thank you|thanks)(?: (?:very much|so much|all|everybody|everyone|guys|again|sir|ma['’]am|both))*"
-    r"|go ahead|next question|which one|(?:yes|yeah|sure|okay|ok|all right),? (?:go ahead|please))[.!?,]*\s*)+",
-    re.I,
-)
 
 
 def asked_by(transcript: Transcript, turn_index: int) -> str | None:

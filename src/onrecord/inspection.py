@@ -7,6 +7,7 @@ import re
 from collections import Counter
 
 from .models import QUESTIONER, SPOKESPERSON, UNKNOWN, Transcript
+from .transcripts.labels import COURTESY
 
 DOMINANT_SHARE = 0.95  # one speaker holding more of the words than this, in a file with questions
 
@@ -84,8 +85,6 @@ def passage_problems(passages) -> dict[str, list[str]]:
     """Answer passages that hold what is not the speaker's answer: another turn's label, a footnote
     paragraph, a call on a reporter, or that are only thanks and calls ("Go ahead."). Each found
     passage as where it is and the words around the problem, by problem."""
-    from .chunking import COURTESY
-
     found: dict[str, list[str]] = {"labels": [], "footnotes": [], "calls": [], "courtesies": []}
     for p in passages:
         for kind, pattern in (("labels", LEAKED_LABEL), ("footnotes", FOOTNOTE), ("calls", CALL)):

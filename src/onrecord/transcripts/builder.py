@@ -15,6 +15,7 @@ from .labels import (
     GENERIC_ANSWERERS,
     GENERIC_QUESTIONERS,
     INTERPRETERS,
+    STAFF_LABELS,
     _choose_style,
     _classify,
     _mark_title_case_headings,
@@ -25,7 +26,7 @@ from .meta import _clean_meta, find_date, guess_organisation, normalise_date
 from .names import _Names
 from .roles import _role_for, _roles_from_evidence
 from .source import Source
-from .text import clean_paragraph, split_inline_labels, split_paragraphs
+from .text import clean_paragraph, drop_footnote_markers, split_inline_labels, split_paragraphs
 
 
 @dataclass
@@ -96,7 +97,7 @@ def parse_source(source: Source) -> Transcript:
         TranscriptError: when the text holds nothing to index.
     """
     meta = {str(k).lower(): v for k, v in source.meta.items() if v is not None and v != ""}
-    raw_paras = split_inline_labels(split_paragraphs(source.text))
+    raw_paras = drop_footnote_markers(split_inline_labels(split_paragraphs(source.text)))
     if not raw_paras:
         raise TranscriptError("no text to index (the file is empty or holds only markup)")
 
@@ -150,8 +151,8 @@ def parse_source(source: Source) -> Transcript:
                 speaker, affiliation = called.label, affiliation or called.outlet  # the one just called on
             elif role == QUESTIONER and bare in GENERIC_QUESTIONERS:
                 speaker = para.outlet or "Reporter"
-            elif role == MODERATOR:
-                speaker = "Moderator"
+            elif role == MODERATOR:  # "Moderator" (and its typos), or the staff label as printed ("Aide")
+                speaker = label.rstrip(".:").title() if bare in STAFF_LABELS else "Moderator"
             elif bare in GENERIC_ANSWERERS:  # "Answer": whoever the metadata says answers, or nobody named
                 speaker = meta_speakers[0] if meta_speakers else "Unknown speaker"
             elif bare in INTERPRETERS and build.turns:  # the interpreted words are those of who spoke before

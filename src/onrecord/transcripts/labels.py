@@ -55,6 +55,35 @@ GENERIC_QUESTIONERS = {"Q", "QUESTION", "UESTION", "REPORTER", "JOURNALIST", "AU
                        "REMARK", "VOICE", "VOICES", "AUDIENCE"}
 
 GENERIC_ANSWERERS = {"A", "ANSWER"}
+# staff who run the room: their turns hand over, they are no one's answer
+STAFF_LABELS = {"AIDE", "STAFF", "OPERATOR", "THE OPERATOR", "HOST", "PRESS OFFICER", "PRESS AIDE"}
+# an operator calling the next line on a press call: "The line is open.", "Our next question comes from ..."
+_OPERATOR_RE = re.compile(r"\bthe line is (?:now )?open\b|^(?:our |the )?(?:next|first|last|final) question "
+                          r"(?:comes |is )?(?:from|goes to)\b", re.I)
+# a paragraph or turn that only thanks the room or hands over ("Thank you very much.", "Go ahead.",
+# "Next question.", "Which one?"); "Yes, sir." may well answer, and is not one of them
+COURTESY = re.compile(
+    r"(?:(?:(?:thank you|thanks)(?: (?:very much|so much|all|everybody|everyone|guys|again|sir|ma['’]am|both))*"
+    r"|go ahead|next question|which one|(?:yes|yeah|sure|okay|ok|all right),? (?:go ahead|please))[.!?,]*\s*)+",
+    re.I,
+)
+
+
+class _Joined:
+    """A label put together from two matches (a typo split it): what `_classify` reads of a match."""
+
+    def __init__(self, label: str, end: int):
+        self._label, self._end = label, end
+
+    def group(self, name: str = "label"):
+        return self._label if name == "label" else None
+
+    def groupdict(self) -> dict:
+        return {"label": self._label}
+
+    def end(self) -> int:
+        return self._end
+
 INTERPRETERS = {"INTERPRETER", "THE INTERPRETER", "TRANSLATOR", "THE TRANSLATOR", "INTERPRETATION"}
 
 # the office of the one a transcript is about: the principal its metadata names, when it names one
@@ -142,6 +171,9 @@ def _classify(para: _Para, style: str, title_labels: set[str] = frozenset()) -> 
     if text in ("[...]", "[…]", "…", "..."):
         para.kind = "stop"
         return
+    if len(text) <= 300 and (_OPERATOR_RE.search(text) or COURTESY.fullmatch(text)):
+        para.kind = "separator"  # the operator calling the next line, or only thanks: no one's answer
+        return
     if len(text) <= 200 and (call := _CALL_RE.fullmatch(text)):
         who, _, outlet = call.group("who").partition(",")
         para.kind, para.label, para.outlet = "call", who.strip(), outlet.strip() or None
@@ -166,6 +198,9 @@ def _classify(para: _Para, style: str, title_labels: set[str] = frozenset()) -> 
     m = None
     if style == "caps-colon":
         m = _CAPS_COLON_RE.match(text)
+        if m and m.group("label").rstrip(".") in ("MR", "MRS", "MS", "DR", "MISS") and (
+                typo := _CAPS_COLON_RE.match(text, m.end())):  # "MR: ZIENTS:": the period typed as a colon
+            m = _Joined(f"{m.group('label').rstrip('.')}. {typo.group('label')}", typo.end())
     elif style == "caps-period":
         m = _CAPS_PERIOD_RE.match(text)
         if m and _is_heading(text) and m.end() < len(text):

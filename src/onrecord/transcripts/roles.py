@@ -6,7 +6,7 @@ import difflib
 from dataclasses import replace
 
 from ..models import MODERATOR, QUESTIONER, SPOKESPERSON, Turn
-from .labels import _QUESTIONER_LABELS, GENERIC_QUESTIONERS, _Para
+from .labels import _QUESTIONER_LABELS, GENERIC_QUESTIONERS, STAFF_LABELS, _Para
 
 _MODERATOR_LETTERS = frozenset("MODERATOR")
 
@@ -29,7 +29,7 @@ def _role_for(label: str, para: _Para, style: str, meta_speakers: list[str], que
     if bare in _QUESTIONER_LABELS or bare.upper() in GENERIC_QUESTIONERS:
         return QUESTIONER
 
-    if _like_moderator(bare):
+    if _like_moderator(bare) or bare.upper() in STAFF_LABELS:
         return MODERATOR
 
     if bare in questioners:
