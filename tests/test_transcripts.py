@@ -375,15 +375,3 @@ def test_staff_operators_and_thanks_are_no_ones_answer():
     (t,) = parse_bytes(doc.encode(), "briefing.md")
     assert [(tu.speaker, tu.role) for tu in t.turns][3] == ("Aide", MODERATOR)
     assert (t.turns[-1].speaker, t.turn_text(t.turns[-1])) == ("Mr. Zients", "We are ready to ship the doses.")
-
-
-def test_footnote_markers_glued_to_words_are_markup():
-    """General case: "Rusk,1" and "week.3,2" point to the file's footnotes ("1 Secretary ..."): the
-    markers go, the footnotes stay in the text (in no turn), and figures ("1.5 percent") stay."""
-    doc = ("THE PRESIDENT. I spoke with Secretary Rusk,1 and we agreed before the end of the week.3,2 Prices "
-           "rose 1.5 percent.\n\n1 Secretary of State Dean Rusk.\n\n2 See Item 12.\n\n3 The bill was signed.\n\n"
-           "Q. Mr. President, what next?\n\nTHE PRESIDENT. We wait.\n")
-    (t,) = parse_bytes(doc.encode(), "conference.md")
-    first = t.turn_text(t.turns[0])
-    assert first == "I spoke with Secretary Rusk, and we agreed before the end of the week. Prices rose 1.5 percent."
-    assert "1 Secretary of State Dean Rusk." in t.text and all("Dean Rusk" not in t.turn_text(tu) for tu in t.turns)

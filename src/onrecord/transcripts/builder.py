@@ -26,7 +26,7 @@ from .meta import _clean_meta, find_date, guess_organisation, normalise_date
 from .names import _Names
 from .roles import _role_for, _roles_from_evidence
 from .source import Source
-from .text import clean_paragraph, drop_footnote_markers, split_inline_labels, split_paragraphs
+from .text import clean_paragraph, split_inline_labels, split_paragraphs
 
 
 @dataclass
@@ -97,7 +97,7 @@ def parse_source(source: Source) -> Transcript:
         TranscriptError: when the text holds nothing to index.
     """
     meta = {str(k).lower(): v for k, v in source.meta.items() if v is not None and v != ""}
-    raw_paras = drop_footnote_markers(split_inline_labels(split_paragraphs(source.text)))
+    raw_paras = split_inline_labels(split_paragraphs(source.text))
     if not raw_paras:
         raise TranscriptError("no text to index (the file is empty or holds only markup)")
 

@@ -114,20 +114,3 @@ def split_paragraphs(body: str) -> list[str]:
 
 
 
-
-_FOOTNOTE_PARAGRAPH = re.compile(r"(\d{1,2}) [A-Z]")
-_MARKER = re.compile(r"(?<=[a-z.,;:\"”’)])(?<!\d[.,;:])\d{1,2}(?:,\d{1,2})*(?=\s|$)")  # "Rusk,1", "week.3,2"
-
-
-def drop_footnote_markers(paras: list[str]) -> list[str]:
-    """Footnote markers glued to words ("Secretary Rusk,1 ...", "the week.3,2 Senator") are markup:
-    removed where the file has the footnotes they point to (paragraphs "1 The ..."), and only
-    right after a letter or a closing mark, never after a figure ("1.5" keeps its 5)."""
-    numbers = {m.group(1) for p in paras if (m := _FOOTNOTE_PARAGRAPH.match(p))}
-    if not numbers:
-        return paras
-
-    def drop(m: re.Match) -> str:
-        return "" if any(n in numbers for n in m.group().split(",")) else m.group()
-
-    return [p if _FOOTNOTE_PARAGRAPH.match(p) else " ".join(_MARKER.sub(drop, p).split()) for p in paras]
