@@ -133,3 +133,57 @@ def test_browser_asks_and_sees_the_quote(server):
             assert speakers and set(speakers) == {"John Kirby"}
         finally:
             browser.close()
+
+
+PHONE_SCREENSHOT = ROOT / "docs" / "screenshot-phone.png"
+
+
+def test_browser_details_a_reporter_meets(server):
+    """Issue 15's reporter items in a real browser: the chat scrolls to the newest answer, answer
+    choices tell answers apart, the context box is labelled and scrolls on its own, the chart is
+    hidden when nothing on the record answers, the footer points at /docs, and at 400 px the
+    question box and the button stack."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server + "/")
+            for n, q in enumerate(["What did NATO say about Article 5?", "What did Kirby say about the hostages?",
+                                   "What did Granholm say about the Colonial Pipeline shutdown?"], 1):
+                page.fill("#onrecord-question textarea", q)
+                page.click("#onrecord-ask")
+                page.wait_for_function(f"document.querySelectorAll('.onrecord-card').length >= {5 * n}", timeout=60_000)
+                page.wait_for_timeout(800)
+            view = page.evaluate("""() => {
+                const cards = [...document.querySelectorAll('.onrecord-card')];
+                const box = document.querySelector('#onrecord-chat').getBoundingClientRect();
+                const seen = c => { const r = c.getBoundingClientRect(); return r.top < box.bottom && r.bottom > box.top; };
+                return cards.map(seen); }""")
+            assert view[10] and not any(view[:5]), view  # the newest answers start in view, the first scrolled away
+            labels = page.locator("#onrecord-pick label").all_inner_texts()
+            assert len(labels) == 5 and len(set(labels)) == 5 and all("“" in t for t in labels), labels
+            context = page.locator("#onrecord-context")
+            assert "In the transcript" in context.inner_text()
+            style = page.evaluate("() => { const s = getComputedStyle(document.querySelector('#onrecord-context'));"
+                                  " return [s.maxHeight, s.overflowY]; }")
+            assert style[0] == "420px" and style[1] == "auto", style
+            assert page.locator("#onrecord-chart").is_visible()
+            page.fill("#onrecord-question textarea", "What is the recipe for sourdough bread with rye flour?")
+            page.click("#onrecord-ask")
+            page.wait_for_function("document.querySelector('#onrecord-chat').innerText.includes('Nothing on the record')",
+                                   timeout=60_000)
+            page.wait_for_timeout(800)
+            assert not page.locator("#onrecord-chart").is_visible()
+            assert page.locator("#onrecord-footer a[href='/docs']").count() == 1
+
+            phone = browser.new_page(viewport={"width": 400, "height": 900})
+            phone.goto(server + "/")
+            phone.wait_for_selector("#onrecord-ask")
+            box = phone.locator("#onrecord-question").bounding_box()
+            button = phone.locator("#onrecord-ask").bounding_box()
+            assert button["y"] >= box["y"] + box["height"] - 1 and button["width"] > 300, (box, button)
+            phone.screenshot(path=str(PHONE_SCREENSHOT), full_page=False)
+        finally:
+            browser.close()

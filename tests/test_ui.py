@@ -53,3 +53,23 @@ def test_the_per_year_chart_shows_years_as_labels_not_numbers():
     chart = gr.BarPlot(x="year", y="answers")
     for years in ({}, {"2020": 5, "2024": 1}):  # the empty frame fixes the axis type for later updates
         assert chart.postprocess(per_year(years)).datatypes["year"] == "nominal"
+
+
+def test_example_questions_are_complete_and_choices_tell_answers_apart():
+    from onrecord.ui import complete_question, first_words
+
+    assert complete_question("Should Iran retaliate in a way that makes the United States trigger Article 5?")
+    for fragment in ("— if I could, on the hostages, is there any update?", "And what about the tariffs on steel?",
+                     "So is there — is there a timeline, Secretary? I know you're…", "is there a timeline for the deal?",
+                     "What about it? And when will the decision on the pipeline be made?"):
+        assert not complete_question(fragment), fragment
+    assert first_words("We will act today on the bill, and then we will see.", 5) == "We will act today on…"
+
+
+def test_the_ui_offers_complete_example_questions(app):
+    from conftest import DATA
+    from onrecord.ui import complete_question, example_questions
+
+    assert app.ingest_paths([str(DATA)]).ok
+    examples = example_questions(app)
+    assert len(examples) == 4 and all(complete_question(e) for e in examples)

@@ -335,7 +335,7 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
             auth = lambda _user, password: any(hmac.compare_digest(password.encode(), k.encode()) for k in keys)  # noqa: E731
         demo = build_ui(core)
         app = gr.mount_gradio_app(
-            app, demo, path="/", css=CSS, footer_links=["api"], auth=auth,
+            app, demo, path="/", css=CSS, footer_links=[], auth=auth,
             allowed_paths=[], blocked_paths=_blocked_paths(settings), max_file_size=int(settings.max_upload_mb * 1024 * 1024),
         )
         # Gradio checks that files named in event data lie in its upload folder only once an app

@@ -32,6 +32,11 @@ CSS = """
 .onrecord-meta {font-size: 0.9em; color: #444;}
 .onrecord-asked {font-size: 0.9em; color: #555; font-style: italic; margin: 4px 0;}
 .onrecord-weak {opacity: 0.75;}
+#onrecord-context {max-height: 420px !important; overflow-y: auto !important;}
+@media (max-width: 640px) {
+  #onrecord-ask-row {flex-direction: column !important;}
+  #onrecord-ask-row > * {width: 100% !important; min-width: 0 !important; flex: 1 1 auto !important;}
+}
 """
 
 
@@ -90,19 +95,44 @@ def render(result: SearchResult, context_note: str = "") -> str:
     parts += [card(n, a) for n, a in enumerate(result.answers, 1)]
     if not result.answers:
         parts.append("<p><b>Nothing on the record answers this.</b></p>")
-    return "\n".join(parts)
+    return '<div class="onrecord-answers">' + "\n".join(parts) + "</div>"
+
+
+_FRAGMENT = re.compile(r"—|–|--|\.\.\.|…|^(?:and|but|so|or|because|if|sorry|okay|ok|yeah|well)\b", re.I)
+
+
+def complete_question(text: str) -> bool:
+    """A question a reader can use as it stands: one sentence-like question, capitalised, no
+    trailing-off or cut-in dashes, not a follow-up ("And ...", "So ...")."""
+    text = " ".join(text.split())
+    return (40 <= len(text) <= 140 and text[0].isupper() and text.endswith("?") and text.count("?") == 1
+            and not _FRAGMENT.search(text))
 
 
 def example_questions(core: Onrecord, n: int = 4) -> list[str]:
-    """Real questions asked in the loaded transcripts (short ones, newest transcripts first)."""
+    """Real questions asked in the loaded transcripts: complete ones (see complete_question), one
+    per transcript, newest transcripts first."""
     with core.using() as searcher:
         rows = searcher.reader.db.execute(
-            "SELECT p.asked, t.date FROM passages p JOIN transcripts t ON t.id = p.transcript_id "
+            "SELECT p.transcript_id, p.asked FROM passages p JOIN transcripts t ON t.id = p.transcript_id "
             "WHERE p.asked IS NOT NULL AND length(p.asked) BETWEEN 40 AND 140 AND p.asked LIKE '%?' "
-            "GROUP BY p.transcript_id ORDER BY t.date DESC LIMIT ?",
-            (n,),
+            "ORDER BY t.date DESC, p.id LIMIT 2000"
         ).fetchall()
-    return [r[0] for r in rows]
+    chosen: dict[str, str] = {}
+    for tid, asked in rows:
+        if tid not in chosen and complete_question(asked):
+            chosen[tid] = " ".join(asked.split())
+    return list(chosen.values())[:n]
+
+
+def first_words(text: str, n: int = 8) -> str:
+    words = text.split()
+    return " ".join(words[:n]) + ("…" if len(words) > n else "")
+
+
+def strong_answers(result: SearchResult) -> bool:
+    """Whether anything on the record answers (the chart shows only then)."""
+    return any(not a.weak for a in result.answers)
 
 
 def timeline(result: SearchResult) -> pd.DataFrame:
@@ -138,7 +168,8 @@ def context_html(core: Onrecord, a: Answer) -> str:
             body = html.escape(text).replace("\n\n", "<br><br>")
         who = html.escape(tu.speaker) + (f" ({html.escape(tu.affiliation)})" if tu.affiliation and tu.affiliation != tu.speaker else "")
         rows.append(f"<p><b>{who}:</b> {body}</p>")
-    return f"<div class='onrecord-card'><div class='onrecord-meta'>{html.escape(t.title)}, {long_date(t.date)}</div>{''.join(rows)}</div>"
+    return (f"<div class='onrecord-card'><div class='onrecord-meta'><b>In the transcript</b> · {html.escape(t.title)}, "
+            f"{long_date(t.date)}</div>{''.join(rows)}</div>")
 
 
 def _text(value) -> str:
@@ -175,6 +206,21 @@ def _discard_upload(path: Path) -> None:
         pass
 
 
+# after each answer: scroll the chat so that the newest answers start at its top (the best one
+# first in view; scrolling to the very bottom would show the fifth)
+SCROLL_TO_NEWEST_JS = """() => { setTimeout(() => {
+  const chat = document.querySelector('#onrecord-chat');
+  const all = chat ? chat.querySelectorAll('.onrecord-answers') : [];
+  if (!all.length) return;
+  const newest = all[all.length - 1];
+  let box = newest.parentElement;
+  while (box && box !== chat && !(box.scrollHeight > box.clientHeight + 4 && /auto|scroll/.test(getComputedStyle(box).overflowY))) {
+    box = box.parentElement;
+  }
+  if (!box || box === chat) return;
+  box.scrollTop += newest.getBoundingClientRect().top - box.getBoundingClientRect().top - 60;
+}, 150); return []; }"""
+
 KEY_COOKIE_JS = """(key) => {
   document.cookie = "onrecord_key=" + encodeURIComponent(key || "") + "; path=/; SameSite=Strict";
   return [];
@@ -201,7 +247,7 @@ def build_ui(core: Onrecord) -> gr.Blocks:
         history = list(history or [])
         question, speaker, since, until = _text(question).strip(), _text(speaker), _text(since), _text(until)
         if not question:
-            return history, history, ctx, [], gr.update(choices=[], value=None), "", "", per_year({}), ""
+            return history, history, ctx, [], gr.update(choices=[], value=None), "", "", gr.update(visible=False), ""
         ctx = dict(ctx or {})
         note = ""
         filt_speaker = None if speaker in ("", ANY_SPEAKER) else speaker
@@ -224,14 +270,16 @@ def build_ui(core: Onrecord) -> gr.Blocks:
             result = replace(spread, answers=shown, no_answer=not shown or all(a.weak for a in shown))
         except OnrecordError as exc:
             history += [{"role": "user", "content": question}, {"role": "assistant", "content": f"⚠️ {html.escape(str(exc))}"}]
-            return history, history, ctx, [], gr.update(choices=[], value=None), "", "", per_year({}), ""
+            return history, history, ctx, [], gr.update(choices=[], value=None), "", "", gr.update(visible=False), ""
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": render(result, note)}]
         answers = list(result.answers)
-        choices = [f"{n}. {a.speaker}, {long_date(a.transcript.date)}" for n, a in enumerate(answers, 1)]
+        choices = [f"{n}. {a.speaker}, {long_date(a.transcript.date)}: “{first_words(a.text)}”"
+                   for n, a in enumerate(answers, 1)]  # the first words tell answers of one day apart
         first = choices[0] if choices else None
         cite = citation(answers[0]) if answers else ""
         ctx_html = context_html(core, answers[0]) if answers else ""
-        return history, history, ctx, answers, gr.update(choices=choices, value=first), cite, ctx_html, timeline(spread), ""
+        chart = gr.update(value=timeline(spread), visible=strong_answers(result))
+        return history, history, ctx, answers, gr.update(choices=choices, value=first), cite, ctx_html, chart, ""
 
     def select(choice, answers):
         choice = _text(choice)
@@ -278,7 +326,8 @@ def build_ui(core: Onrecord) -> gr.Blocks:
         with gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(label="Answers on the record", height=560, elem_id="onrecord-chat", autoscroll=False)
-                with gr.Row():
+
+                with gr.Row(elem_id="onrecord-ask-row"):
                     question = gr.Textbox(placeholder="What did NATO say about Article 5?", show_label=False,
                                           scale=5, elem_id="onrecord-question", max_length=2000)
                     ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="onrecord-ask")
@@ -292,20 +341,24 @@ def build_ui(core: Onrecord) -> gr.Blocks:
                 pick = gr.Radio([], label="Answer", elem_id="onrecord-pick")
                 cite = gr.Textbox(label="Citation (ready to paste)", buttons=["copy"], lines=3, interactive=False,
                                   elem_id="onrecord-citation")
-                context = gr.HTML(label="In the transcript", elem_id="onrecord-context")
-                plot = gr.BarPlot(per_year({}), x="year", y="answers",
-                                  title="How often this came up (answers per year)", height=220, y_lim=[0, None])
+                context = gr.HTML(label="In the transcript", show_label=True, elem_id="onrecord-context")
+                plot = gr.BarPlot(per_year({}), x="year", y="answers", visible=False, elem_id="onrecord-chart",
+                                  title="Answers on the record per year (strong matches only)", height=220,
+                                  y_lim=[0, None])
                 with gr.Accordion("Add transcripts", open=False):
                     files = gr.File(file_count="multiple", label="Transcript files (" + " ".join(sorted(SUFFIXES)) + ")",
                                     file_types=sorted(SUFFIXES))
                     key = gr.Textbox(label="API key", type="password", visible=needs_key)
                     upload_btn = gr.Button("Add to the index")
                     upload_out = gr.Textbox(label="Result", interactive=False)
+        gr.Markdown("[API documentation](/docs) · every answer is a verbatim run of its transcript",
+                    elem_id="onrecord-footer")
+
         # every input is a string from the browser or server-side state; the chat is only an output
         outputs = [chat, history_state, ctx_state, answers_state, pick, cite, context, plot, question]
         inputs = [question, history_state, speaker, since, until, ctx_state]
-        question.submit(ask, inputs, outputs)
-        ask_btn.click(ask, inputs, outputs)
+        question.submit(ask, inputs, outputs).then(None, None, None, js=SCROLL_TO_NEWEST_JS)
+        ask_btn.click(ask, inputs, outputs).then(None, None, None, js=SCROLL_TO_NEWEST_JS)
         pick.change(select, [pick, answers_state], [cite, context])
         upload_btn.click(upload, [files, key], [upload_out])
         key.change(None, [key], None, js=KEY_COOKIE_JS)
