@@ -219,3 +219,9 @@ def test_short_forms_of_one_surname_merge_only_when_they_can_be_one_person():
     assert t.turns[0].speaker == "Dr. Murthy"
     (t,) = canonical_names([said_by("Ms. Johnson", "Dr. Johnson")], ["Mr. Johnson"])
     assert [tu.speaker for tu in t.turns] == ["Ms. Johnson", "Dr. Johnson"]
+
+
+def test_an_unknown_speaker_filter_says_so(client):
+    r = client.post("/api/ask", json={"question": "Article 5", "speaker": "Nobody Atall"})
+    assert r.status_code == 422 and r.json()["detail"] == "no speaker matches 'Nobody Atall'"
+    assert client.post("/api/ask", json={"question": "Article 5", "speaker": "stoltenberg"}).status_code == 200

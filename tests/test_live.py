@@ -170,6 +170,17 @@ def test_browser_details_a_reporter_meets(server):
                                   " return [s.maxHeight, s.overflowY]; }")
             assert style[0] == "420px" and style[1] == "auto", style
             assert page.locator("#onrecord-chart").is_visible()
+            # copying: no copy buttons that copied the cards' HTML; the citation is plain text, and
+            # can be cut to the highlighted sentences (still one verbatim run)
+            assert page.locator("#onrecord-chat button[aria-label*='opy'], #onrecord-chat button[title*='opy']").count() == 0
+            whole = page.input_value("#onrecord-citation textarea")
+            assert whole and "<" not in whole
+            page.click("#onrecord-short input")
+            page.wait_for_function(f"document.querySelector('#onrecord-citation textarea').value.length < {len(whole)}",
+                                   timeout=30_000)
+            short = page.input_value("#onrecord-citation textarea")
+            quote = short.split("“", 1)[1].rsplit("”", 1)[0]
+            assert quote and quote in whole
             page.fill("#onrecord-question textarea", "What is the recipe for sourdough bread with rye flour?")
             page.click("#onrecord-ask")
             page.wait_for_function("document.querySelector('#onrecord-chat').innerText.includes('Nothing on the record')",
@@ -185,5 +196,37 @@ def test_browser_details_a_reporter_meets(server):
             button = phone.locator("#onrecord-ask").bounding_box()
             assert button["y"] >= box["y"] + box["height"] - 1 and button["width"] > 300, (box, button)
             phone.screenshot(path=str(PHONE_SCREENSHOT), full_page=False)
+        finally:
+            browser.close()
+
+
+def test_browser_filters_are_visible_clearable_and_said(server):
+    """A speaker chosen in the filters is shown above the answers with one click to clear it; when
+    the question names someone else, the answer says which was used."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server + "/")
+            page.wait_for_selector("#onrecord-ask")
+            page.get_by_text("Filters", exact=True).click()
+            field = page.locator("#onrecord-speaker input")
+            field.click()
+            field.fill("John Kirby")
+            page.get_by_role("option", name="John Kirby").click()
+            page.fill("#onrecord-question textarea", "What did Stoltenberg say about Article 5?")
+            page.click("#onrecord-ask")
+            page.wait_for_selector(".onrecord-card", timeout=60_000)
+            page.wait_for_function("document.querySelector('#onrecord-active-filters').innerText.includes('John Kirby')",
+                                   timeout=30_000)
+            chat = page.inner_text("#onrecord-chat")
+            assert "The question names Jens Stoltenberg; the speaker filter (John Kirby) was used" in chat
+            assert "Filters: speaker John Kirby" in chat
+            page.click("#onrecord-clear")
+            page.wait_for_function("!document.querySelector('#onrecord-active-filters').innerText.includes('Kirby')",
+                                   timeout=30_000)
+            assert page.input_value("#onrecord-speaker input") == "Any speaker"
         finally:
             browser.close()

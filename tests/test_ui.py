@@ -73,3 +73,13 @@ def test_the_ui_offers_complete_example_questions(app):
     assert app.ingest_paths([str(DATA)]).ok
     examples = example_questions(app)
     assert len(examples) == 4 and all(complete_question(e) for e in examples)
+
+
+def test_a_citation_of_the_highlighted_sentences_is_one_verbatim_run():
+    from onrecord.ui import citation, quoted_part
+
+    a = answer(text="First we met. Then we agreed on the plan. Then we left. Nothing else.",
+               highlights=((14, 41), (42, 55)), weak=False)
+    assert quoted_part(a, True) == "Then we agreed on the plan. Then we left." and quoted_part(a, True) in a.text
+    assert citation(a, True).endswith("“Then we agreed on the plan. Then we left.” (https://example.org/a)")
+    assert "Nothing else." in citation(a)

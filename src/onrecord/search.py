@@ -282,6 +282,11 @@ class Searcher:
             raise BadQuery("top_k must be between 1 and 50")
         if since and until and since > until:
             raise BadQuery(f"since ({since}) is after until ({until})")
+        if speaker and speaker.strip():
+            wanted = self.resolve_speaker(speaker.strip()).lower()
+            if not any(wanted in name.lower() for name in self.reader.speaker_names()):
+                raise BadQuery(f"no speaker matches '{speaker.strip()}'")  # not "nothing on the record"
+
 
         timings = {}
         t0 = time.perf_counter()

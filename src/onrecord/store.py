@@ -213,6 +213,8 @@ class IndexReader:
         self.search_index = None
         self._users, self._retired, self._guard = 0, False, threading.Lock()
         self._registry: list[Speaker] | None = None
+        self._names: list[str] | None = None
+
         self._load(manifest)
 
     # A reader of an older generation is closed (its files released: they were deleted when the
@@ -317,6 +319,16 @@ class IndexReader:
         """Spokespeople in the index with their number of passages, most first (role labels such
         as "Moderator" or "Aide" are not people and are left out)."""
         return [(s.name, s.answers) for s in self.speaker_registry()]
+
+    def speaker_names(self) -> list[str]:
+        """Every name an answer passage is attributed to, role labels included (what a speaker
+        filter can match)."""
+        if self._names is None:
+            try:
+                self._names = [r[0] for r in self.db.execute("SELECT name FROM speakers")]
+            except sqlite3.OperationalError:
+                self._names = [s.name for s in self.speaker_registry()]
+        return self._names
 
     def speaker_registry(self) -> list[Speaker]:
         """The index's spokespeople: name, the labels they stood under, transcripts, passages."""

@@ -62,11 +62,20 @@ def highlighted(text: str, marks) -> str:
     return "".join(out).replace("\n\n", "<br><br>")
 
 
-def citation(a: Answer) -> str:
-    """A ready-to-paste attribution: speaker, organisation, occasion, date, the quote."""
+def quoted_part(a: Answer, highlighted_only: bool = False) -> str:
+    """The words to quote: the whole answer, or from the first highlighted sentence to the end of
+    the last (one contiguous run of the answer: the quote stays verbatim)."""
+    if highlighted_only and a.highlights:
+        start, end = min(h[0] for h in a.highlights), max(h[1] for h in a.highlights)
+        return " ".join(a.text[start:end].split())
+    return " ".join(a.text.split())
+
+
+def citation(a: Answer, highlighted_only: bool = False) -> str:
+    """A ready-to-paste attribution in plain text: speaker, organisation, occasion, date, the quote."""
     who = a.speaker + (f", {a.transcript.organisation}" if a.transcript.organisation else "")
     src = f" ({a.transcript.source_url})" if a.transcript.source_url else ""
-    return f"{who}, {a.transcript.title}, {long_date(a.transcript.date)}: “{' '.join(a.text.split())}”{src}"
+    return f"{who}, {a.transcript.title}, {long_date(a.transcript.date)}: “{quoted_part(a, highlighted_only)}”{src}"
 
 
 def card(n: int, a: Answer) -> str:
@@ -128,6 +137,18 @@ def example_questions(core: Onrecord, n: int = 4) -> list[str]:
 def first_words(text: str, n: int = 8) -> str:
     words = text.split()
     return " ".join(words[:n]) + ("…" if len(words) > n else "")
+
+
+def active_filters(speaker: str | None, since: str | None, until: str | None) -> str:
+    """The filters a search used, said plainly ("Filters: speaker John Kirby · since 2024-01-01")."""
+    parts = [f"speaker {speaker}"] * bool(speaker) + [f"since {since}"] * bool(since) + [f"until {until}"] * bool(until)
+    return "Filters: " + " · ".join(parts) if parts else ""
+
+
+def filter_bar(speaker: str | None, since: str | None, until: str | None) -> tuple:
+    """The filter bar above the chat: what is active, and the button that clears it."""
+    text = active_filters(speaker, since, until)
+    return gr.update(value=f"**{text}**" if text else ""), gr.update(visible=bool(text))
 
 
 def strong_answers(result: SearchResult) -> bool:
@@ -246,10 +267,11 @@ def build_ui(core: Onrecord) -> gr.Blocks:
     def ask(question, history, speaker, since, until, ctx):
         history = list(history or [])
         question, speaker, since, until = _text(question).strip(), _text(speaker), _text(since), _text(until)
+        nothing = [[], gr.update(choices=[], value=None), "", "", gr.update(visible=False)]
         if not question:
-            return history, history, ctx, [], gr.update(choices=[], value=None), "", "", gr.update(visible=False), ""
+            return [history, history, ctx, *nothing, "", *filter_bar(None, since, until)]
         ctx = dict(ctx or {})
-        note = ""
+        notes = []
         filt_speaker = None if speaker in ("", ANY_SPEAKER) else speaker
         try:
             q = parse_query(question, core.searcher().speaker_lookup())
@@ -258,11 +280,13 @@ def build_ui(core: Onrecord) -> gr.Blocks:
                     ctx["named"] = q.named_speakers[0]  # steers this question, filters its follow-ups
                 elif FOLLOW_UP.match(question) and ctx.get("named"):
                     filt_speaker = ctx["named"]
-                    note = f"Follow-up: still {filt_speaker}"
+                    notes.append(f"Follow-up: still {filt_speaker}")
                 else:
                     ctx["named"] = None
+            elif q.named_speakers and filt_speaker not in q.named_speakers:
+                notes.append(f"The question names {q.named_speakers[0]}; the speaker filter ({filt_speaker}) was used")
             if FOLLOW_UP.match(question) and not (since or until):
-                since, until = ctx.get("since"), ctx.get("until")
+                since, until = ctx.get("since") or "", ctx.get("until") or ""
             ctx.update(since=since or None, until=until or None)
             # one search serves both: the first 5 answers of 30 are exactly a top-5 search's answers
             spread = core.ask(question, top_k=30, speaker=filt_speaker, since=_date(since), until=_date(until))
@@ -270,24 +294,31 @@ def build_ui(core: Onrecord) -> gr.Blocks:
             result = replace(spread, answers=shown, no_answer=not shown or all(a.weak for a in shown))
         except OnrecordError as exc:
             history += [{"role": "user", "content": question}, {"role": "assistant", "content": f"⚠️ {html.escape(str(exc))}"}]
-            return history, history, ctx, [], gr.update(choices=[], value=None), "", "", gr.update(visible=False), ""
-        history += [{"role": "user", "content": question}, {"role": "assistant", "content": render(result, note)}]
+            return [history, history, ctx, *nothing, "", *filter_bar(filt_speaker, since, until)]
+        active = active_filters(filt_speaker, since, until)
+        if active:
+            notes.append(active)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": render(result, " · ".join(notes))}]
         answers = list(result.answers)
         choices = [f"{n}. {a.speaker}, {long_date(a.transcript.date)}: “{first_words(a.text)}”"
                    for n, a in enumerate(answers, 1)]  # the first words tell answers of one day apart
         first = choices[0] if choices else None
-        cite = citation(answers[0]) if answers else ""
+        cite = citation(answers[0]) if answers and not answers[0].weak else ""  # never a weak match unasked
         ctx_html = context_html(core, answers[0]) if answers else ""
         chart = gr.update(value=timeline(spread), visible=strong_answers(result))
-        return history, history, ctx, answers, gr.update(choices=choices, value=first), cite, ctx_html, chart, ""
+        return [history, history, ctx, answers, gr.update(choices=choices, value=first), cite, ctx_html, chart, "",
+                *filter_bar(filt_speaker if speaker not in ("", ANY_SPEAKER) else None, since, until)]
 
-    def select(choice, answers):
+    def clear_filters():
+        return gr.update(value=ANY_SPEAKER), "", "", *filter_bar(None, "", "")
+
+    def select(choice, answers, short):
         choice = _text(choice)
         head = choice.split(".", 1)[0]
         if not head.isdigit() or not 1 <= int(head) <= len(answers or []):
             return "", ""
         a = answers[int(head) - 1]
-        return citation(a), context_html(core, a)
+        return citation(a, short is True), context_html(core, a)  # chosen by the reader: a weak match may be cited
 
     def upload(files, key):
         key = _text(key)
@@ -323,9 +354,16 @@ def build_ui(core: Onrecord) -> gr.Blocks:
         ctx_state = gr.State({})
         history_state = gr.State([])  # the conversation lives on the server: the browser only shows it
         examples_state = gr.State([])
+        with gr.Row(elem_id="onrecord-filter-bar"):
+            active_md = gr.Markdown("", elem_id="onrecord-active-filters")
+            clear_btn = gr.Button("Clear filters", size="sm", visible=False, elem_id="onrecord-clear", scale=0)
         with gr.Row():
             with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Answers on the record", height=560, elem_id="onrecord-chat", autoscroll=False)
+                # no copy buttons on the chat (they copied the cards' HTML): the citation box copies
+                # plain text, and a selection in the page copies as text
+                chat = gr.Chatbot(label="Answers on the record", height=560, elem_id="onrecord-chat", autoscroll=False,
+                                  buttons=[], feedback_options=None)
+
 
                 with gr.Row(elem_id="onrecord-ask-row"):
                     question = gr.Textbox(placeholder="What did NATO say about Article 5?", show_label=False,
@@ -339,8 +377,9 @@ def build_ui(core: Onrecord) -> gr.Blocks:
                     since = gr.Textbox(label="Since (YYYY-MM-DD)", max_length=10)
                     until = gr.Textbox(label="Until (YYYY-MM-DD)", max_length=10)
                 pick = gr.Radio([], label="Answer", elem_id="onrecord-pick")
-                cite = gr.Textbox(label="Citation (ready to paste)", buttons=["copy"], lines=3, interactive=False,
-                                  elem_id="onrecord-citation")
+                cite = gr.Textbox(label="Citation (ready to paste, plain text)", buttons=["copy"], lines=3,
+                                  interactive=False, elem_id="onrecord-citation")
+                short = gr.Checkbox(label="Cite only the highlighted sentences", value=False, elem_id="onrecord-short")
                 context = gr.HTML(label="In the transcript", show_label=True, elem_id="onrecord-context")
                 plot = gr.BarPlot(per_year({}), x="year", y="answers", visible=False, elem_id="onrecord-chart",
                                   title="Answers on the record per year (strong matches only)", height=220,
@@ -355,11 +394,13 @@ def build_ui(core: Onrecord) -> gr.Blocks:
                     elem_id="onrecord-footer")
 
         # every input is a string from the browser or server-side state; the chat is only an output
-        outputs = [chat, history_state, ctx_state, answers_state, pick, cite, context, plot, question]
+        outputs = [chat, history_state, ctx_state, answers_state, pick, cite, context, plot, question, active_md, clear_btn]
         inputs = [question, history_state, speaker, since, until, ctx_state]
         question.submit(ask, inputs, outputs).then(None, None, None, js=SCROLL_TO_NEWEST_JS)
         ask_btn.click(ask, inputs, outputs).then(None, None, None, js=SCROLL_TO_NEWEST_JS)
-        pick.change(select, [pick, answers_state], [cite, context])
+        pick.change(select, [pick, answers_state, short], [cite, context])
+        short.change(select, [pick, answers_state, short], [cite, context])
+        clear_btn.click(clear_filters, None, [speaker, since, until, active_md, clear_btn])
         upload_btn.click(upload, [files, key], [upload_out])
         key.change(None, [key], None, js=KEY_COOKIE_JS)
         examples.click(use_example, [examples, examples_state], [question])
