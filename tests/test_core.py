@@ -151,7 +151,12 @@ def test_failed_write_leaves_previous_generation_answering(app):
     app.ingest_paths([str(SEED)])
     before = read_manifest(app.index_dir)
     t = parse_file(DATA / "1977-09-21-carter-news-conference.md")[0]
-    with pytest.raises(IndexError_, match="the previous index is unchanged"):
+    with pytest.raises(IndexError_, match="could not write the index .*the previous index is unchanged"):
+        with IndexWriter(app.index_dir, "fake-hash-64", 64, "fake") as w:
+            w.add(t, chunk(t), FakeEmbedder().embed([p.embedding_text() for p in chunk(t)]))
+            raise OSError(28, "No space left on device")
+    # a bug (any other error) is not passed off as a write error, and loses nothing either
+    with pytest.raises(RuntimeError, match="crash before commit"):
         with IndexWriter(app.index_dir, "fake-hash-64", 64, "fake") as w:
             w.add(t, chunk(t), FakeEmbedder().embed([p.embedding_text() for p in chunk(t)]))
             raise RuntimeError("crash before commit")

@@ -7,9 +7,10 @@ import pytest
 
 from conftest import FakeEmbedder
 from onrecord.config import Settings
+from onrecord.contract import AnswerOut
 from onrecord.errors import TranscriptError
 from onrecord.models import QUESTIONER, SPOKESPERSON
-from onrecord.service import Onrecord, answer_to_json
+from onrecord.service import Onrecord
 from onrecord.transcripts import parse_bytes, parse_file
 from onrecord.transcripts.captions import moment_link
 
@@ -53,7 +54,7 @@ def test_an_answer_from_captions_carries_its_time_and_a_link_to_that_moment(tmp_
     a = core.ask("Article 5 ironclad attack on one Ally", top_k=1).answers[0]
     assert a.text.startswith("Our commitment to Article 5 is ironclad") and a.time == (26.5, 31.0)
     assert a.link == "https://www.youtube.com/watch?v=abc123&t=26s"
-    body = answer_to_json(a)
+    body = AnswerOut.of(a).model_dump()
     assert body["time"] == [26.5, 31.0] and body["link"] == a.link
     # an answer from a transcript without times has neither
     core.ingest_paths([str(Path(__file__).parent / "data" / "nato-2020-01-06-stoltenberg.txt")])

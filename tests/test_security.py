@@ -70,7 +70,7 @@ def test_the_ui_upload_event_ingests_only_files_the_browser_uploaded(seeded, tmp
     with serving(seeded) as base:
         entry = {"path": str(planted), "orig_name": "planted.md", "meta": {"_type": "gradio.FileData"}}
         kind, payload = call_ui(base, "upload", [[entry], ""])
-        assert "1 transcript(s) added" not in json.dumps(payload)
+        assert "Added 1 transcript" not in json.dumps(payload)
         assert seeded.reader().counts()[0] == 1 and planted.exists()
         # a real upload through the page's upload endpoint is ingested, and then deleted
         with open(GOOD, "rb") as fh:
@@ -79,7 +79,7 @@ def test_the_ui_upload_event_ingests_only_files_the_browser_uploaded(seeded, tmp
         stored = up.json()[0]
         kind, payload = call_ui(base, "upload", [[{"path": stored, "orig_name": GOOD.name,
                                                   "meta": {"_type": "gradio.FileData"}}], ""])
-        assert kind == "complete" and "1 transcript(s) added" in json.dumps(payload), payload
+        assert kind == "complete" and "Added 1 transcript(s)" in json.dumps(payload), payload
         assert seeded.reader().counts()[0] == 2 and not Path(stored).exists()
 
 

@@ -83,3 +83,33 @@ def test_a_citation_of_the_highlighted_sentences_is_one_verbatim_run():
     assert quoted_part(a, True) == "Then we agreed on the plan. Then we left." and quoted_part(a, True) in a.text
     assert citation(a, True).endswith("“Then we agreed on the plan. Then we left.” (https://example.org/a)")
     assert "Nothing else." in citation(a)
+
+
+def test_the_ui_upload_reports_each_file_and_a_reader_with_the_key_can_remove(settings):
+    """Through a real server: the upload result lists each file with its title, date, id and the
+    speakers found (and a near-duplicate warning); removal needs the API key."""
+    import json
+
+    import httpx
+
+    from conftest import SEED, FakeEmbedder
+    from live_server import call_ui, serving
+    from onrecord.service import Onrecord
+
+    core = Onrecord(settings.model_copy(update={"api_key": "s3cret"}), embedder=FakeEmbedder())
+    assert core.ingest_paths([str(SEED)]).ok
+    other = "---\ntitle: NATO addresses Middle East tensions\ndate: 2020-01-06\n---\nJens Stoltenberg: A shorter version.\n"
+    with serving(core) as base:
+        up = httpx.post(base + "/gradio_api/upload", files={"files": ("v2.md", other.encode(), "text/markdown")},
+                        cookies={"onrecord_key": "s3cret"})
+        path = up.json()[0]
+        kind, out = call_ui(base, "upload", [[{"path": path, "orig_name": "v2.md", "meta": {"_type": "gradio.FileData"}}],
+                                             "s3cret"])
+        text = json.dumps(out)
+        assert kind == "complete" and "v2.md: \\u201cNATO addresses Middle East tensions\\u201d (6 January 2020)" in text
+        assert "Jens Stoltenberg" in text and "may be another version of indexed transcript" in text
+        added = next(t for t in core.reader().transcripts() if t.file == "v2.md")
+        kind, out = call_ui(base, "remove", [added.id, "wrong"])
+        assert "Removal refused" in json.dumps(out) and core.reader().counts()[0] == 2
+        kind, out = call_ui(base, "remove", [added.id, "s3cret"])
+        assert "Removed" in json.dumps(out) and core.reader().counts()[0] == 1

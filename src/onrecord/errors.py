@@ -31,3 +31,7 @@ class NotFound(OnrecordError):
 
 class BadQuery(OnrecordError):
     """A question or filter that cannot be searched (empty, too long, bad date)."""
+
+
+class ModelError(OnrecordError):
+    """The embedding model cannot be loaded or run (a missing export, an unsupported model)."""

@@ -149,6 +149,10 @@ def ingest_bytes(items: list[tuple[str, bytes]], index_dir: str | Path, embedder
                 continue
             seen.add(t.id)
             fresh.append((t, chunk(t)))
+            other = writer.same_occasion(t)
+            if other:
+                report.notes.append((t.file, f"may be another version of indexed transcript {other} (same title and date)"))
+
         if not fresh:
             return report
         texts = [p.embedding_text() for _, ps in fresh for p in ps]

@@ -6,7 +6,6 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 
 from . import embedding
@@ -15,7 +14,7 @@ from .embedding import Embedder
 from .errors import IndexError_, IndexNotFound
 from .ingest import IngestReport, ingest_bytes, ingest_files, remove_transcripts
 from .jobs import IngestJobs
-from .models import Answer, SearchResult
+from .models import SearchResult
 from .search import Searcher
 from .store import IndexReader, check_model, index_backend, manifest_stamp, read_manifest
 
@@ -152,45 +151,3 @@ class Onrecord:
                 pass
 
 
-
-def answer_to_json(a: Answer) -> dict:
-    """An answer in the public JSON shape of POST /api/ask."""
-    return {
-        "text": a.text,
-        "asked": a.asked,
-        "asked_by": a.asked_by,
-        "speaker": a.speaker,
-        "score": a.score,
-        "highlights": [list(h) for h in a.highlights],
-        "span": list(a.span),
-        "transcript": asdict(a.transcript),
-        "topic": a.topic,
-        "weak": a.weak,
-        "time": list(a.time) if a.time else None,
-        "link": a.link,
-    }
-
-
-
-def result_to_json(r: SearchResult) -> dict:
-    return {"question": r.question, "answers": [answer_to_json(a) for a in r.answers], "no_answer": r.no_answer}
-
-
-def report_to_json(report: IngestReport) -> dict:
-    return {
-        "added": [{"id": t.id, "file": t.file, "title": t.title, "date": t.date} for t in report.added],
-        "duplicates": report.duplicates,
-        "failed": [{"file": f, "reason": r} for f, r in report.failed],
-        "notes": [{"file": f, "note": n} for f, n in report.notes],
-        "passages": report.passages,
-    }
-
-
-
-def job_to_json(job) -> dict:
-    """An ingest job in the JSON shape of GET /api/jobs/{id}."""
-    return {
-        "id": job.id, "status": job.status, "files": job.files, "done": job.done, "total": job.total,
-        "report": report_to_json(job.report) if job.report else None, "error": job.error,
-        "url": f"/api/jobs/{job.id}",
-    }

@@ -510,7 +510,17 @@ class IndexWriter:
         """The names the index already gives its spokespeople (for one name per person)."""
         return [r[0] for r in self.db.execute("SELECT name FROM speakers")]
 
+    def same_occasion(self, t: Transcript) -> str | None:
+        """An indexed transcript with another text but the same title and date: perhaps another
+        version of the same briefing (a page and its PDF, an edit)."""
+        if not t.date:
+            return None
+        row = self.db.execute("SELECT id FROM transcripts WHERE title=? AND date=? AND id!=? LIMIT 1",
+                              (t.title, t.date, t.id)).fetchone()
+        return row[0] if row else None
+
     def has(self, tid: str) -> bool:
+
         return self.db.execute("SELECT 1 FROM transcripts WHERE id=?", (tid,)).fetchone() is not None
 
     def add(self, transcript: Transcript, passages: list[Passage], vectors: np.ndarray) -> None:
@@ -584,11 +594,11 @@ class IndexWriter:
         )
         self.db.commit()
         self.db.close()
-        _faiss().write_index(self.vectors, str(self.tmp / VECTORS))
+        _write_index(self.vectors, self.tmp / VECTORS)
         written = [DB, VECTORS]
         if self.vectors.ntotal >= HNSW_THRESHOLD:
             graph, removed = self._graph()
-            _faiss().write_index(graph, str(self.tmp / HNSW))
+            _write_index(graph, self.tmp / HNSW)
             written.append(HNSW)
             if len(removed):
                 np.save(self.tmp / REMOVED, removed)
@@ -675,8 +685,17 @@ class IndexWriter:
             raise _write_error(self.dir, exc) from exc
 
 
-# what a full disk, a file-size limit or a failing device raise inside SQLite, FAISS or the OS
-WRITE_ERRORS = (OSError, sqlite3.Error, RuntimeError)
+# what a full disk, a file-size limit or a failing device raise inside SQLite or the OS (FAISS's
+# write failures are turned into OSError where it writes: any other RuntimeError is a bug, not a disk)
+WRITE_ERRORS = (OSError, sqlite3.Error)
+
+
+def _write_index(index, path: Path) -> None:
+    """FAISS writes a file; its I/O failures (a full disk) surface as RuntimeError: say OSError."""
+    try:
+        _faiss().write_index(index, str(path))
+    except RuntimeError as exc:
+        raise OSError(f"writing {path.name}: {str(exc).strip().splitlines()[-1]}") from exc
 # what reading a damaged database raises (a file overwritten in place): the edges say "rebuild"
 CORRUPTION_ERRORS = sqlite3.DatabaseError
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from .conversation import read_question
 from .errors import OnrecordError
 from .models import Answer, SearchResult
 from .search import parse_query
@@ -25,7 +26,6 @@ from .service import Onrecord
 from .transcripts import SUFFIXES
 
 ANY_SPEAKER = "Any speaker"
-FOLLOW_UP = re.compile(r"^\s*(?:and|also|what about|how about|and what about|what else|anything)\b", re.I)
 CSS = """
 .onrecord-card {border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; margin: 6px 0;}
 .onrecord-card mark {background: #fff3a3; padding: 0 1px;}
@@ -151,7 +151,20 @@ def filter_bar(speaker: str | None, since: str | None, until: str | None) -> tup
     return gr.update(value=f"**{text}**" if text else ""), gr.update(visible=bool(text))
 
 
+def upload_report(report) -> str:
+    """An upload's result, file by file: what was added (title, date, id, speakers found), what was
+    already indexed, what failed and why, and the warnings."""
+    lines = [f"Added {len(report.added)} transcript(s), {report.passages} passages."]
+    lines += [f"  {t.file}: “{t.title}” ({long_date(t.date)}), id {t.id}: {', '.join(t.speakers) or 'no spokesperson found'}"
+              for t in report.added]
+    lines += [f"  {name}: already in the index" for name in report.duplicates]
+    lines += [f"  {name}: failed: {reason}" for name, reason in report.failed]
+    lines += [f"  {name}: warning: {note}" for name, note in report.notes]
+    return "\n".join(lines)
+
+
 def strong_answers(result: SearchResult) -> bool:
+
     """Whether anything on the record answers (the chart shows only then)."""
     return any(not a.weak for a in result.answers)
 
@@ -190,7 +203,7 @@ def context_html(core: Onrecord, a: Answer) -> str:
         who = html.escape(tu.speaker) + (f" ({html.escape(tu.affiliation)})" if tu.affiliation and tu.affiliation != tu.speaker else "")
         rows.append(f"<p><b>{who}:</b> {body}</p>")
     return (f"<div class='onrecord-card'><div class='onrecord-meta'><b>In the transcript</b> · {html.escape(t.title)}, "
-            f"{long_date(t.date)}</div>{''.join(rows)}</div>")
+            f"{long_date(t.date)} · id {html.escape(t.id)}</div>{''.join(rows)}</div>")
 
 
 def _text(value) -> str:
@@ -270,24 +283,12 @@ def build_ui(core: Onrecord) -> gr.Blocks:
         nothing = [[], gr.update(choices=[], value=None), "", "", gr.update(visible=False)]
         if not question:
             return [history, history, ctx, *nothing, "", *filter_bar(None, since, until)]
-        ctx = dict(ctx or {})
-        notes = []
         filt_speaker = None if speaker in ("", ANY_SPEAKER) else speaker
         try:
             q = parse_query(question, core.searcher().speaker_lookup())
-            if filt_speaker is None:
-                if q.named_speakers:
-                    ctx["named"] = q.named_speakers[0]  # steers this question, filters its follow-ups
-                elif FOLLOW_UP.match(question) and ctx.get("named"):
-                    filt_speaker = ctx["named"]
-                    notes.append(f"Follow-up: still {filt_speaker}")
-                else:
-                    ctx["named"] = None
-            elif q.named_speakers and filt_speaker not in q.named_speakers:
-                notes.append(f"The question names {q.named_speakers[0]}; the speaker filter ({filt_speaker}) was used")
-            if FOLLOW_UP.match(question) and not (since or until):
-                since, until = ctx.get("since") or "", ctx.get("until") or ""
-            ctx.update(since=since or None, until=until or None)
+            reading = read_question(question, q.named_speakers, filt_speaker, since, until, ctx)
+            ctx, filt_speaker, since, until = reading.context, reading.speaker, reading.since, reading.until
+            notes = list(reading.notes)
             # one search serves both: the first 5 answers of 30 are exactly a top-5 search's answers
             spread = core.ask(question, top_k=30, speaker=filt_speaker, since=_date(since), until=_date(until))
             shown = spread.answers[:5]
@@ -346,7 +347,21 @@ def build_ui(core: Onrecord) -> gr.Blocks:
             report = core.jobs.submit(items).future.result()  # the one writer thread, like API uploads
         except OnrecordError as exc:  # another writer, a full disk: said, not a crash
             return f"Upload failed: {exc}"
-        return report.summary()
+        return upload_report(report)
+
+    def remove(tid, key):
+        tid, key = _text(tid).strip(), _text(key)
+        if needs_key and not hmac.compare_digest(key.encode(), core.settings.api_key.encode()):
+            return "Removal refused: enter the API key (ONRECORD_API_KEY)."
+        if not tid:
+            return "Enter the id of the transcript to remove (shown under “In the transcript”)."
+        try:
+            with core.using() as searcher:
+                info = searcher.reader.transcript_info(tid)
+            core.jobs.call(lambda: core.remove([tid])).result()
+        except OnrecordError as exc:
+            return f"Not removed: {exc}"
+        return f"Removed “{info.title}” ({long_date(info.date)}, {info.file})."
 
     with gr.Blocks(title="onrecord", delete_cache=(3600, 3600)) as demo:
         gr.Markdown("## onrecord\nWhat a spokesperson actually said, word for word: verbatim answers with who, when and the source.")
@@ -389,7 +404,9 @@ def build_ui(core: Onrecord) -> gr.Blocks:
                                     file_types=sorted(SUFFIXES))
                     key = gr.Textbox(label="API key", type="password", visible=needs_key)
                     upload_btn = gr.Button("Add to the index")
-                    upload_out = gr.Textbox(label="Result", interactive=False)
+                    upload_out = gr.Textbox(label="Result", interactive=False, lines=4, elem_id="onrecord-upload-result")
+                    remove_id = gr.Textbox(label="Remove a transcript: its id", max_length=64, elem_id="onrecord-remove-id")
+                    remove_btn = gr.Button("Remove from the index", variant="stop", size="sm")
         gr.Markdown("[API documentation](/docs) · every answer is a verbatim run of its transcript",
                     elem_id="onrecord-footer")
 
@@ -402,6 +419,7 @@ def build_ui(core: Onrecord) -> gr.Blocks:
         short.change(select, [pick, answers_state, short], [cite, context])
         clear_btn.click(clear_filters, None, [speaker, since, until, active_md, clear_btn])
         upload_btn.click(upload, [files, key], [upload_out])
+        remove_btn.click(remove, [remove_id, key], [upload_out])
         key.change(None, [key], None, js=KEY_COOKIE_JS)
         examples.click(use_example, [examples, examples_state], [question])
         demo.load(on_load, None, [speaker, examples, examples_state])

@@ -1,0 +1,165 @@
+"""The public JSON contract (DESIGN.md section 4): one pydantic model per shape, each built from the
+core's dataclasses by `of()`. The HTTP API answers with these, `--json` in the CLI prints them,
+and the OpenAPI schema is theirs; nothing else writes the JSON shapes by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field, field_validator
+
+from . import __version__
+from .ingest import IngestReport
+from .models import Answer, SearchResult, Transcript, TranscriptInfo
+from .registry import Speaker
+from .search import MAX_QUESTION_CHARS
+
+
+class AskRequest(BaseModel):
+    question: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS, description="What the journalist asks.")
+    top_k: int = Field(5, ge=1, le=50)
+    speaker: str | None = Field(None, max_length=200, description="Only answers by this speaker (part of the name, or a label).")
+    since: dt.date | None = Field(None, description="YYYY-MM-DD: only transcripts on or after this date.")
+    until: dt.date | None = Field(None, description="YYYY-MM-DD: only transcripts on or before this date.")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("the question is empty")
+        return v
+
+
+class TranscriptRef(BaseModel):
+    id: str
+    title: str
+    date: str | None
+    source_url: str | None
+    file: str
+    organisation: str | None = None
+
+    @classmethod
+    def of(cls, t: TranscriptInfo | Transcript) -> TranscriptRef:
+        return cls(id=t.id, title=t.title, date=t.date, source_url=t.source_url, file=t.file, organisation=t.organisation)
+
+
+class AnswerOut(BaseModel):
+    text: str = Field(description="Verbatim span of the transcript.")
+    asked: str | None = Field(description="The question put to the speaker, verbatim; null for a statement.")
+    asked_by: str | None
+    speaker: str
+    score: float
+    highlights: list[list[int]] = Field(description="[start, end) offsets within text of the best-matching sentences.")
+    span: list[int] = Field(description="[start, end) within the transcript's canonical text.")
+    transcript: TranscriptRef
+    topic: str | None = None
+    weak: bool = False
+    time: list[float] | None = Field(None, description="[start, end] in seconds, for an answer from a timed source (captions).")
+    link: str | None = Field(None, description="The source at that moment (YouTube t=, a media file #t=); null otherwise.")
+
+    @classmethod
+    def of(cls, a: Answer) -> AnswerOut:
+        return cls(text=a.text, asked=a.asked, asked_by=a.asked_by, speaker=a.speaker, score=a.score,
+                   highlights=[list(h) for h in a.highlights], span=list(a.span), transcript=TranscriptRef.of(a.transcript),
+                   topic=a.topic, weak=a.weak, time=list(a.time) if a.time else None, link=a.link)
+
+
+class AskResponse(BaseModel):
+    question: str
+    answers: list[AnswerOut]
+    no_answer: bool
+
+    @classmethod
+    def of(cls, r: SearchResult) -> AskResponse:
+        return cls(question=r.question, answers=[AnswerOut.of(a) for a in r.answers], no_answer=r.no_answer)
+
+
+class Health(BaseModel):
+    status: str
+    transcripts: int
+    passages: int
+    model: str
+    backend: str = Field(description="Embedding backend the index's vectors came from: onnx, onnx-int8 or torch.")
+    version: str = __version__
+
+
+class SpeakerOut(BaseModel):
+    name: str = Field(description="The canonical full name.")
+    aliases: list[str] = Field(description="The labels this speaker stood under in the transcripts (\"MR. KIRBY\").")
+    role: str
+    transcripts: int
+    answers: int = Field(description="Answer passages by this speaker.")
+
+    @classmethod
+    def of(cls, s: Speaker) -> SpeakerOut:
+        return cls(name=s.name, aliases=list(s.aliases), role=s.role, transcripts=s.transcripts, answers=s.answers)
+
+
+class TurnOut(BaseModel):
+    speaker: str
+    role: str
+    affiliation: str | None
+    span: list[int]
+    text: str
+
+
+class TranscriptOut(TranscriptRef):
+    speakers: list[str]
+    text: str
+    turns: list[TurnOut]
+
+    @classmethod
+    def of(cls, t: Transcript) -> TranscriptOut:
+        return cls(**TranscriptRef.of(t).model_dump(), speakers=list(t.speakers), text=t.text,
+                   turns=[TurnOut(speaker=x.speaker, role=x.role, affiliation=x.affiliation, span=list(x.span),
+                                  text=t.turn_text(x)) for x in t.turns])
+
+
+class AddedOut(BaseModel):
+    id: str
+    file: str
+    title: str
+    date: str | None
+    speakers: list[str] = Field(description="The spokespeople found in the transcript.")
+
+
+class FailedOut(BaseModel):
+    file: str
+    reason: str
+
+
+class NoteOut(BaseModel):
+    file: str
+    note: str = Field(description="Landed, but worth a word: a weak reading, not UTF-8, a near-duplicate.")
+
+
+class IngestOut(BaseModel):
+    added: list[AddedOut]
+    duplicates: list[str]
+    failed: list[FailedOut]
+    notes: list[NoteOut] = []
+    passages: int
+
+    @classmethod
+    def of(cls, report: IngestReport) -> IngestOut:
+        return cls(
+            added=[AddedOut(id=t.id, file=t.file, title=t.title, date=t.date, speakers=list(t.speakers)) for t in report.added],
+            duplicates=report.duplicates, failed=[FailedOut(file=f, reason=r) for f, r in report.failed],
+            notes=[NoteOut(file=f, note=n) for f, n in report.notes], passages=report.passages,
+        )
+
+
+class JobOut(BaseModel):
+    id: str
+    status: str = Field(description="queued, running, done or failed")
+    files: list[str]
+    done: int = Field(description="passages embedded so far")
+    total: int = Field(description="passages to embed (0 until the files are parsed)")
+    report: IngestOut | None = None
+    error: str | None = None
+    url: str
+
+    @classmethod
+    def of(cls, job) -> JobOut:
+        return cls(id=job.id, status=job.status, files=job.files, done=job.done, total=job.total,
+                   report=IngestOut.of(job.report) if job.report else None, error=job.error, url=f"/api/jobs/{job.id}")
