@@ -171,9 +171,6 @@ def _classify(para: _Para, style: str, title_labels: set[str] = frozenset()) -> 
     if text in ("[...]", "[…]", "…", "..."):
         para.kind = "stop"
         return
-    if len(text) <= 300 and (_OPERATOR_RE.search(text) or COURTESY.fullmatch(text)):
-        para.kind = "separator"  # the operator calling the next line, or only thanks: no one's answer
-        return
     if len(text) <= 200 and (call := _CALL_RE.fullmatch(text)):
         who, _, outlet = call.group("who").partition(",")
         para.kind, para.label, para.outlet = "call", who.strip(), outlet.strip() or None
@@ -217,6 +214,9 @@ def _classify(para: _Para, style: str, title_labels: set[str] = frozenset()) -> 
         para.kind, para.body_offset = "label", m.end()
         para.label = m.group("label").strip()
         para.outlet = (m.groupdict().get("outlet") or None) and m.group("outlet").strip()
+        return
+    if len(text) <= 300 and (_OPERATOR_RE.search(text) or COURTESY.fullmatch(text)):
+        para.kind = "separator"  # unlabelled: the operator calling the next line, or only thanks
         return
     if _is_heading(text):
         para.kind = "heading"

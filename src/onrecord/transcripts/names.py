@@ -43,7 +43,9 @@ def us_president_on(date: str) -> str:
 
 
 def _title_case(word: str) -> str:
-
+    """'JEAN-PIERRE' -> 'Jean-Pierre', 'KIRBY' -> 'Kirby'."""
+    if "-" not in word:
+        return word[:1].upper() + word[1:].lower()
     return "-".join(part[:1].upper() + part[1:].lower() for part in word.split("-"))
 
 
