@@ -28,7 +28,7 @@ from .contract import (
     TranscriptOut,
     TranscriptRef,
 )
-from .errors import BadQuery, IndexError_, IndexLocked, ModelError, NotFound, OnrecordError, TranscriptError
+from .errors import BadQuery, IndexError_, IndexLocked, ModelError, NotFound, OnrecordError, TooLarge, TranscriptError
 from .search import MAX_QUESTION_CHARS
 from .server import prepare_environment
 from .service import Onrecord
@@ -159,14 +159,12 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
     @app.get("/api/ask", response_model=AskResponse, dependencies=Read)
     def ask_get(
         core: Core,
-        q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, description="The question.")],
-        top_k: Annotated[int, Query(ge=1, le=50)] = 5,
-        speaker: Annotated[str | None, Query(max_length=200)] = None,
+        q: Annotated[str, Query(description=f"The question (at most {MAX_QUESTION_CHARS} characters).")],
+        top_k: Annotated[int, Query(description="Number of answers, 1-50.")] = 5,
+        speaker: Annotated[str | None, Query(description="Only answers by this speaker.")] = None,
         since: dt.date | None = None,
         until: dt.date | None = None,
     ) -> dict:
-        if not q.strip():
-            raise BadQuery("the question is empty")
         return AskResponse.of(core.ask(q, top_k, speaker, _iso(since), _iso(until)))
 
     @app.get("/api/speakers", response_model=list[SpeakerOut], dependencies=Read)
@@ -193,12 +191,8 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
         background: Annotated[bool, Query(description="Answer at once with the job (202), whatever the size.")] = False,
     ):
         limit = int(settings.max_upload_mb * 1024 * 1024)
-        items = []
-        for f in files:
-            data = await f.read(limit + 1)
-            if len(data) > limit:
-                raise HTTPException(413, f"{_safe_name(f.filename)} is larger than {settings.max_upload_mb:g} MB")
-            items.append((_safe_name(f.filename), data))
+        items = [(_safe_name(f.filename), await f.read(limit + 1)) for f in files]  # bounded reads; the core judges
+        core.check_uploads(items)
         job = core.jobs.submit(items)  # the writer thread: the event loop stays free
         if background or sum(len(d) for _, d in items) > WAIT_FOR_UPLOAD_BYTES:
             return JSONResponse(JobOut.of(job).model_dump(mode="json"), status_code=202,
@@ -274,8 +268,8 @@ def _blocked_paths(settings: Settings) -> list[str]:
 
 
 # the core's errors as HTTP statuses: the first class in this order that the error is an instance of
-HTTP_STATUS = ((NotFound, 404), (IndexLocked, 409), (BadQuery, 422), (ModelError, 503), (IndexError_, 503),
-               (TranscriptError, 422), (OnrecordError, 400))
+HTTP_STATUS = ((NotFound, 404), (IndexLocked, 409), (BadQuery, 422), (TooLarge, 413), (ModelError, 503),
+               (IndexError_, 503), (TranscriptError, 422), (OnrecordError, 400))
 
 
 def http_status(exc: OnrecordError) -> int:

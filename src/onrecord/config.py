@@ -8,8 +8,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .embedding import BACKENDS, DEFAULT_CACHE
-from .search import WEAK_SCORE
+from .defaults import BACKENDS, DEFAULT_CACHE, WEAK_SCORE
 
 
 class Settings(BaseSettings):

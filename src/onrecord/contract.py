@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from . import __version__
 from .ingest import IngestReport
@@ -16,18 +16,14 @@ from .search import MAX_QUESTION_CHARS
 
 
 class AskRequest(BaseModel):
-    question: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS, description="What the journalist asks.")
-    top_k: int = Field(5, ge=1, le=50)
-    speaker: str | None = Field(None, max_length=200, description="Only answers by this speaker (part of the name, or a label).")
+    """A question. Its limits (length, top_k 1-50, dates in order, a known speaker) are checked
+    once, in the core, and answered with 422 like any bad input."""
+
+    question: str = Field(..., description=f"What the journalist asks (at most {MAX_QUESTION_CHARS} characters).")
+    top_k: int = Field(5, description="Number of answers, 1-50.")
+    speaker: str | None = Field(None, description="Only answers by this speaker (part of the name, or a label).")
     since: dt.date | None = Field(None, description="YYYY-MM-DD: only transcripts on or after this date.")
     until: dt.date | None = Field(None, description="YYYY-MM-DD: only transcripts on or before this date.")
-
-    @field_validator("question")
-    @classmethod
-    def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("the question is empty")
-        return v
 
 
 class TranscriptRef(BaseModel):

@@ -29,12 +29,10 @@ from typing import Protocol
 
 import numpy as np
 
+from .defaults import BACKENDS, DEFAULT_BACKEND, DEFAULT_CACHE  # noqa: F401 (re-exported)
 from .errors import ModelError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-BACKENDS = ("onnx", "onnx-int8", "torch")
-DEFAULT_BACKEND = "onnx-int8"
-DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "onrecord"
 _LOADING = threading.Lock()  # one load (and export) at a time, however many requests arrive first
 
 

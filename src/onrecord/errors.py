@@ -35,3 +35,7 @@ class BadQuery(OnrecordError):
 
 class ModelError(OnrecordError):
     """The embedding model cannot be loaded or run (a missing export, an unsupported model)."""
+
+
+class TooLarge(OnrecordError):
+    """A file over the size limit (ONRECORD_MAX_UPLOAD_MB)."""

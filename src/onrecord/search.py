@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .defaults import WEAK_SCORE  # noqa: F401 (the searcher's default; re-exported)
 from .embedding import Embedder
 from .errors import BadQuery
 from .models import Answer, SearchResult, TranscriptInfo, time_of
@@ -26,9 +27,6 @@ RRF_K = 20  # Cormack et al. 2009 use 60; 20 trusts the top of each list more (m
 LEXICAL_WEIGHT = 1.6  # lexical matches count more than dense ones (measured on the development set)
 CANDIDATES = 100  # per retriever
 MAX_QUESTION_CHARS = 2000
-# A top answer whose cosine to the question is below this is not an answer (calibrated on the
-# development queries against off-topic questions: benchmarks/calibrate_no_answer.py).
-WEAK_SCORE = 0.40
 # An answer turn up to this many words is returned whole (its best passage highlighted); a longer
 # one is returned as its best passage grown with neighbouring passages of the same turn.
 ANSWER_WORDS = 350
@@ -282,6 +280,8 @@ class Searcher:
             raise BadQuery("top_k must be between 1 and 50")
         if since and until and since > until:
             raise BadQuery(f"since ({since}) is after until ({until})")
+        if speaker and len(speaker) > 200:
+            raise BadQuery(f"the speaker filter is {len(speaker)} characters long; the limit is 200")
         if speaker and speaker.strip():
             wanted = self.resolve_speaker(speaker.strip()).lower()
             if not any(wanted in name.lower() for name in self.reader.speaker_names()):

@@ -11,7 +11,7 @@ from pathlib import Path
 from . import embedding
 from .config import Settings
 from .embedding import Embedder
-from .errors import IndexError_, IndexNotFound
+from .errors import IndexError_, IndexNotFound, TooLarge
 from .ingest import IngestReport, ingest_bytes, ingest_files, remove_transcripts
 from .jobs import IngestJobs
 from .models import SearchResult
@@ -114,6 +114,17 @@ class Onrecord:
                               max_mb=self.settings.max_upload_mb)
         self._refresh()
         return report
+
+    def check_uploads(self, items: list[tuple[str, bytes]]) -> None:
+        """Uploaded files within the size limit.
+
+        Raises:
+            TooLarge: a file over ONRECORD_MAX_UPLOAD_MB.
+        """
+        limit = self.settings.max_upload_mb * 1024 * 1024
+        for name, data in items:
+            if len(data) > limit:
+                raise TooLarge(f"{name} is larger than {self.settings.max_upload_mb:g} MB")
 
     def ingest_uploads(self, items: list[tuple[str, bytes]], meta: dict | None = None,
                        on_progress=None) -> IngestReport:

@@ -337,13 +337,13 @@ def build_ui(core: Onrecord) -> gr.Blocks:
             uploads.append(path)
         try:
             for path in uploads:
-                if path.stat().st_size > limit:
-                    return f"{path.name} is larger than {core.settings.max_upload_mb:g} MB."
-                items.append((path.name, path.read_bytes()))
+                with open(path, "rb") as fh:  # bounded reads; the core judges the size
+                    items.append((path.name, fh.read(int(limit) + 1)))
         finally:
             for path in uploads:
                 _discard_upload(path)
         try:
+            core.check_uploads(items)
             report = core.jobs.submit(items).future.result()  # the one writer thread, like API uploads
         except OnrecordError as exc:  # another writer, a full disk: said, not a crash
             return f"Upload failed: {exc}"
