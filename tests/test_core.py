@@ -317,3 +317,19 @@ def test_cli_edges_end_cleanly(app, capsys):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141
     assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err
+
+
+def test_eval_takes_several_query_files_and_pools_their_kinds(app, tmp_path, capsys):
+    from onrecord.cli import main
+
+    assert app.ingest_paths([str(SEED)]).ok
+    gold = ["I think the important thing now is to really try to de-escalate"]
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text(json.dumps({"id": "a1", "query": '"Article 5" retaliate', "kind": "handwritten", "gold": gold}) + "\n")
+    b.write_text(json.dumps({"id": "b1", "query": "Iran de-escalate restraint", "kind": "handwritten", "gold": gold}) + "\n")
+    assert main(["eval", str(a), str(b), "--results", str(tmp_path / "r.jsonl")], onrecord=app) == 0
+    out = capsys.readouterr().out
+    assert f"== {a} (1 queries)" in out and "== all 2 files (2 queries)" in out
+    pooled = out.split("== all 2 files")[1]
+    assert "handwritten     2" in pooled
+    assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 2

@@ -52,8 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
 
-    p = with_index(sub.add_parser("eval", help="retrieval metrics on a graded query file"))
-    p.add_argument("queries", type=Path)
+    p = with_index(sub.add_parser("eval", help="retrieval metrics on graded query files"))
+    p.add_argument("queries", type=Path, nargs="+", help="one or more query files (JSONL); with several, a table "
+                   "for each and one over all of them, kinds of the same name together")
     p.add_argument("--results", type=Path, help="also write the ranked answers (score.py's results format)")
     p.add_argument("--per-query", action="store_true", help="print each query's first relevant rank")
 
@@ -163,26 +164,36 @@ def cmd_serve(app: Onrecord, args) -> int:
 def cmd_eval(app: Onrecord, args) -> int:
     from .evaluation import evaluate, format_table, load_queries
 
-    try:
-        queries = load_queries(args.queries)
-    except (OSError, ValueError) as exc:
-        raise OnrecordError(f"cannot read {args.queries}: {exc}") from None
+    files = []
+    for path in args.queries:
+        try:
+            files.append((path, load_queries(path)))
+        except (OSError, ValueError) as exc:
+            raise OnrecordError(f"cannot read {path}: {exc}") from None
     searcher = app.searcher()
     results = {}
 
     def answer(question: str) -> list[str]:
-        r = searcher.search(question, top_k=10)
-        results[question] = r
-        return [a.text for a in r.answers]
+        if question not in results:
+            results[question] = searcher.search(question, top_k=10)
+        return [a.text for a in results[question].answers]
 
-    summary, rows = evaluate(queries, answer)
-    print(format_table(summary))
-    if args.per_query:
-        for q, row in zip(queries, rows):
-            print(f"{row['id']:<12} rank={row['rank']}  {q['query'][:80]}")
+    everything = []
+    for path, queries in files:
+        summary, rows = evaluate(queries, answer)
+        if len(files) > 1:
+            print(f"== {path} ({len(queries)} queries)")
+        print(format_table(summary))
+        if args.per_query:
+            for q, row in zip(queries, rows):
+                print(f"{row['id']:<12} rank={row['rank']}  {q['query'][:80]}")
+        everything += queries
+    if len(files) > 1:
+        print(f"== all {len(files)} files ({len(everything)} queries)")
+        print(format_table(evaluate(everything, answer)[0]))
     if args.results:
         with open(args.results, "w", encoding="utf-8") as fh:
-            for q in queries:
+            for q in everything:
                 r = results[q["query"]]
                 fh.write(json.dumps({
                     "id": q["id"], "answers": [a.text for a in r.answers],
