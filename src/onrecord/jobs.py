@@ -81,7 +81,6 @@ class IngestJobs:
         return self._pool.submit(fn)
 
     def get(self, job_id: str) -> Job:
-
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None:

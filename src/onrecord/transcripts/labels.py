@@ -22,6 +22,7 @@ _NUMBERED_RE = re.compile(r"\d{1,2} [A-Z]")
 # "MS. JEAN-PIERRE:", "SENIOR ADMINISTRATION OFFICIAL:", "THE PRESIDENT:"
 # (a label may stand alone on its line, its text in the next paragraphs: hence `:(?:\s+|$)`)
 _CAPS_COLON_RE = re.compile(r"(?P<label>[A-Z][A-Z.'’\- ]{0,60}[A-Z.]):(?:\s+|$)")
+_HONORIFIC_TYPO_RE = re.compile(r"(?P<title>MR|MRS|MS|DR|MISS)\.?: (?P<name>[A-Z][A-Z'’\-]+):(?:\s+|$)")
 # "THE PRESIDENT.", "MR. CORMIER.", "FRANCES L. LEWINE (Associated Press).", "REPORTER."
 _CAPS_PERIOD_RE = re.compile(
     _NUMBERING
@@ -68,21 +69,6 @@ COURTESY = re.compile(
     re.I,
 )
 
-
-class _Joined:
-    """A label put together from two matches (a typo split it): what `_classify` reads of a match."""
-
-    def __init__(self, label: str, end: int):
-        self._label, self._end = label, end
-
-    def group(self, name: str = "label"):
-        return self._label if name == "label" else None
-
-    def groupdict(self) -> dict:
-        return {"label": self._label}
-
-    def end(self) -> int:
-        return self._end
 
 INTERPRETERS = {"INTERPRETER", "THE INTERPRETER", "TRANSLATOR", "THE TRANSLATOR", "INTERPRETATION"}
 
@@ -193,11 +179,12 @@ def _classify(para: _Para, style: str, title_labels: set[str] = frozenset()) -> 
         para.role_hint = QUESTIONER
         return
     m = None
+    if style == "caps-colon" and (typo := _HONORIFIC_TYPO_RE.match(text)):
+        para.kind, para.body_offset = "label", typo.end()  # "MR: ZIENTS:": the period typed as a colon
+        para.label = f"{typo.group('title')}. {typo.group('name')}"
+        return
     if style == "caps-colon":
         m = _CAPS_COLON_RE.match(text)
-        if m and m.group("label").rstrip(".") in ("MR", "MRS", "MS", "DR", "MISS") and (
-                typo := _CAPS_COLON_RE.match(text, m.end())):  # "MR: ZIENTS:": the period typed as a colon
-            m = _Joined(f"{m.group('label').rstrip('.')}. {typo.group('label')}", typo.end())
     elif style == "caps-period":
         m = _CAPS_PERIOD_RE.match(text)
         if m and _is_heading(text) and m.end() < len(text):
