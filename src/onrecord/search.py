@@ -119,6 +119,11 @@ def parse_query(text: str, known_speakers: list[str] | dict, speaker: str | None
     )
 
 
+def _folded(label: str) -> str:
+    """A label as compared: lower case, periods and runs of white space as one space."""
+    return " ".join(label.lower().replace(".", " ").split())
+
+
 def rrf(rankings: list[list[int]], weights: list[float] | None = None, k: int = RRF_K) -> dict[int, float]:
     """Reciprocal rank fusion: each list votes weight/(k + rank) for its items (rank from 1)."""
     scores: dict[int, float] = {}
@@ -173,6 +178,8 @@ class Searcher:
         self.weak_score = weak_score
         self._speakers: list[str] | None = None
         self._lookup: dict | None = None
+        self._aliases: dict[str, str] | None = None
+        self._names: list[str] | None = None
 
     def known_speakers(self) -> list[str]:
         """The index's spokespeople, most passages first (read once: a reader never changes)."""
@@ -188,18 +195,25 @@ class Searcher:
     def resolve_speaker(self, given: str) -> str:
         """A speaker filter as the index names the speaker: a label it stood under ("MR. KIRBY",
         "Admiral Kirby") is that speaker; anything else is matched as part of a name."""
-        wanted = " ".join(given.lower().replace(".", " ").split())
-        for s in self.reader.speaker_registry():
-            if any(" ".join(a.lower().replace(".", " ").split()) == wanted for a in s.aliases):
-                return s.name
-        return given
+        if self._aliases is None:  # built once per reader: a question costs one look-up
+            self._aliases = {}
+            for s in self.reader.speaker_registry():
+                for a in s.aliases:
+                    self._aliases.setdefault(_folded(a), s.name)
+        return self._aliases.get(_folded(given), given)
+
+    def _known_speaker(self, speaker: str) -> bool:
+        """Whether a speaker filter (a resolved name, or part of one) matches any answer's speaker."""
+        if self._names is None:
+            self._names = [n.lower() for n in self.reader.speaker_names()]
+        wanted = speaker.lower()
+        return any(wanted in name for name in self._names)
 
     def _filter_sql(self, q: Query) -> tuple[str, list]:
         where, args = [], []
-        if q.speaker:
-            speaker = self.resolve_speaker(q.speaker)
+        if q.speaker:  # resolved once, in search()
             where.append("p.speaker LIKE ? ESCAPE '\\'")
-            args.append("%" + speaker.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            args.append("%" + q.speaker.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
 
         if q.since:
             where.append("t.date >= ?")
@@ -283,11 +297,9 @@ class Searcher:
         if speaker and len(speaker) > 200:
             raise BadQuery(f"the speaker filter is {len(speaker)} characters long; the limit is 200")
         if speaker and speaker.strip():
-            wanted = self.resolve_speaker(speaker.strip()).lower()
-            if not any(wanted in name.lower() for name in self.reader.speaker_names()):
-                raise BadQuery(f"no speaker matches '{speaker.strip()}'")  # not "nothing on the record"
-
-
+            given, speaker = speaker.strip(), self.resolve_speaker(speaker.strip())
+            if not self._known_speaker(speaker):
+                raise BadQuery(f"no speaker matches '{given}'")  # not "nothing on the record"
         timings = {}
         t0 = time.perf_counter()
         q = parse_query(question, self.speaker_lookup(), speaker, since, until)
