@@ -14,6 +14,7 @@ import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from .models import SPOKESPERSON, Transcript
 
@@ -34,9 +35,15 @@ TITLES = frozenset({
 })
 
 
+@lru_cache(maxsize=8192)
 def _is_title(word: str) -> bool:
-    """A title word, or a typo of one ("ADMINISTRATION MCCARTHY" for Administrator)."""
-    return word in TITLES or (len(word) >= 6 and bool(difflib.get_close_matches(word, LONG_TITLES, n=1, cutoff=0.85)))
+    """A title word, or a typo of one ("ADMINISTRATION MCCARTHY" for Administrator). Only titles
+    that begin with the same two letters are compared (a look-up, not a scan: a file may hold a
+    hundred thousand names)."""
+    if word in TITLES:
+        return True
+    near = TITLES_BY_START.get(word[:2], ())
+    return len(word) >= 6 and bool(near) and bool(difflib.get_close_matches(word, near, n=1, cutoff=0.85))
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,9 @@ class Speaker:
     answers: int
 
 
-LONG_TITLES = sorted(t for t in TITLES if len(t) >= 6)
+TITLES_BY_START: dict[str, list[str]] = {}
+for _title in sorted(t for t in TITLES if len(t) >= 6):
+    TITLES_BY_START.setdefault(_title[:2], []).append(_title)
 
 
 def is_generic(name: str) -> bool:
@@ -95,13 +104,12 @@ def _same_person(forms: list[str]) -> bool:
 
 
 
-def canonical_names(
-transcripts: list[Transcript], known: Iterable[str]) -> list[Transcript]:
+def canonical_names(transcripts: list[Transcript], known: Iterable[str]) -> list[Transcript]:
     """The transcripts with short-form speaker names replaced by the one full name of that surname
     that `known` (the index's speakers) or the batch itself holds."""
     by_surname: dict[str, set[str]] = {}
     short: dict[str, list[str]] = {}  # surname -> its short forms, the index's first, in order
-    for name in [*known, *(tu.speaker for t in transcripts for tu in t.turns)]:
+    for name in dict.fromkeys([*known, *(tu.speaker for t in transcripts for tu in t.turns)]):  # each name once
         if is_full_name(name):
             by_surname.setdefault(surname(name), set()).add(name)
         elif is_short_form(name) and name not in short.setdefault(surname(name), []):
