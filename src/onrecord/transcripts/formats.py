@@ -78,36 +78,35 @@ def decode(data: bytes) -> tuple[str, str | None]:
     return text, f"not UTF-8 (byte at offset {offset}): decoded as Windows-1252"
 
 
+def _decoded_sources(text: str, file: str, suffix: str) -> list[Source]:
+    """A text file's sources, by its suffix."""
+    if suffix in HTML_SUFFIXES:
+        return [html_to_source(text, file)]
+    if suffix in JSON_SUFFIXES:
+        return json_to_sources(text, file, lines=suffix == ".jsonl")
+    if suffix in XML_SUFFIXES:
+        return xml_to_sources(text, file)
+    if suffix in TABLE_SUFFIXES:
+        return table_to_sources(text, file, "\t" if suffix == ".tsv" else ",")
+    if suffix in CAPTION_SUFFIXES:
+        body, cues = caption_text(text, suffix)
+        return [Source(text=body, file=file, cues=cues)]
+    front, body = split_front_matter(text)
+    return [Source(text=body, file=file, meta=front)]
+
+
 def sources_from_bytes(data: bytes, file: str, meta: dict | None = None) -> list[Source]:
     """Decode one file's bytes by its suffix into sources with their metadata."""
     suffix = Path(file).suffix.lower()
     if suffix not in SUFFIXES:
         raise TranscriptError(f"unsupported file type '{suffix or file}' (expected one of {', '.join(sorted(SUFFIXES))})")
+    note = None
     if suffix in PDF_SUFFIXES:  # binary: read by its own library, not decoded as text
         body, pdf_meta = pdf_text(data)
         sources = [Source(text=body, file=file, meta=pdf_meta)]
-        for s in sources:
-            s.meta.update({k: v for k, v in (meta or {}).items() if v})
-        return sources
-    text, note = decode(data)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if suffix in HTML_SUFFIXES:
-        sources = [html_to_source(text, file)]
-    elif suffix in JSON_SUFFIXES:
-        sources = json_to_sources(text, file, lines=suffix == ".jsonl")
-    elif suffix in XML_SUFFIXES:
-        sources = xml_to_sources(text, file)
-    elif suffix in TABLE_SUFFIXES:
-        sources = table_to_sources(text, file, "\t" if suffix == ".tsv" else ",")
-    elif suffix in CAPTION_SUFFIXES:
-
-        body, cues = caption_text(text, suffix)
-        sources = [Source(text=body, file=file, cues=cues)]
-
-
     else:
-        front, body = split_front_matter(text)
-        sources = [Source(text=body, file=file, meta=front)]
+        text, note = decode(data)
+        sources = _decoded_sources(text.replace("\r\n", "\n").replace("\r", "\n"), file, suffix)
     for s in sources:
         s.meta.update({k: v for k, v in (meta or {}).items() if v})
         s.note = note
