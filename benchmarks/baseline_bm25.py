@@ -5,6 +5,11 @@ consecutive 200-word windows, scored with Okapi BM25 (k1=1.2, b=0.75), and the t
 the answers. Scored with the development set's relevance rule (onrecord.evaluation).
 
     python benchmarks/baseline_bm25.py ../shared/data/corpus ../shared/data/queries.jsonl [--results out.jsonl]
+
+A self-supervised query file (benchmarks/ranking_cv.py --write-self) names, for each question, the
+reporter's question it was made from (`mask`): those questions are deleted from the raw files
+before they are cut into windows, so that no question finds itself (the same rule onrecord is
+measured under).
 """
 
 from __future__ import annotations
@@ -23,11 +28,14 @@ WINDOW = 200
 TOKEN = re.compile(r"[a-z0-9]+")
 
 
-def windows(corpus: Path) -> list[tuple[str, str]]:
+def windows(corpus: Path, masks: dict[str, list[str]] | None = None) -> list[tuple[str, str]]:
     out = []
     for path in sorted(corpus.iterdir()):
         if path.is_file():
-            words = path.read_text(encoding="utf-8", errors="replace").split()
+            text = " ".join(path.read_text(encoding="utf-8", errors="replace").split())
+            for mask in (masks or {}).get(path.name, ()):
+                text = text.replace(mask, " ")
+            words = text.split()
             out += [(path.name, " ".join(words[i : i + WINDOW])) for i in range(0, len(words), WINDOW)]
     return out
 
@@ -62,7 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("queries", type=Path)
     ap.add_argument("--results", type=Path)
     args = ap.parse_args(argv)
-    wins = windows(args.corpus)
+    queries = load_queries(args.queries)
+    masks: dict[str, list[str]] = {}
+    for q in queries:
+        if q.get("mask"):
+            masks.setdefault(q["gold_doc"][0], []).append(" ".join(q["mask"].split()))
+    wins = windows(args.corpus, masks)
     bm25 = BM25([text for _, text in wins])
     ranked = {}
 
@@ -70,7 +83,6 @@ def main(argv: list[str] | None = None) -> int:
         ranked[q] = bm25.top(q)
         return [wins[i][1] for i in ranked[q]]
 
-    queries = load_queries(args.queries)
     summary, _ = evaluate(queries, answer)
     print(f"baseline: BM25 over {len(wins)} windows of {WINDOW} words")
     print(format_table(summary))

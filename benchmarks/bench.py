@@ -10,7 +10,7 @@
     reference path; --no-torch skips it). Ratios: ingest / raw encode.
 (b) ask: every query (or a built-in list), one client, warm (model loaded, one pass first), the
     query-embedding cache cleared before each so the model runs every time: p50/p99 and the stage
-    breakdown (embed, dense, lexical, fusion, present), the dense index kind and its recall@10
+    breakdown (embed, dense, lexical, rank, present), the dense index kind and its recall@10
     against exact search. At the real index's size and at each --sizes.
 (c) cold start: a new process from start to its first answer, then the rest of the queries, and
     its RSS (VmHWM: peak) at the end. At each size.
@@ -208,7 +208,7 @@ def cold_start(index: Path, questions: list[str]) -> dict:
 def row_line(row: dict) -> str:
     a = row["ask"]
     return (f"{row['passages']:>9,} {'synthetic' if row['synthetic'] else 'real':<9} {a['p50_ms']:7.1f} {a['p99_ms']:7.1f}   "
-            + " ".join(f"{a['stages_p50_ms'].get(k, 0):6.2f}" for k in ("embed", "dense", "lexical", "fusion", "present"))
+            + " ".join(f"{a['stages_p50_ms'].get(k, 0):6.2f}" for k in ("embed", "dense", "lexical", "rank", "present"))
             + f"   {a['dense_index']:<13} {a['recall_at_10']:.4f} {row['cold']['first_answer_s']:6.2f} "
               f"{row['cold']['rss_mb']:7.0f} {row['cold']['peak_rss_mb']:7.0f}")
 
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"build_s": build_s})
     rows = [{"build_s": None}] + rows
     print("(b, c) ask: warm, one client, ms; cold start: a new process to its first answer, s; RSS after the queries, MB")
-    print(f"{'passages':>9} {'text':<9} {'p50':>7} {'p99':>7}   {'embed':>6} {'dense':>6} {'lexical':>7}{'fusion':>7} "
+    print(f"{'passages':>9} {'text':<9} {'p50':>7} {'p99':>7}   {'embed':>6} {'dense':>6} {'lexical':>7}{'rank':>7} "
           f"{'present':>7}   {'dense index':<13} {'rec@10':>6} {'cold':>6} {'RSS':>7} {'peakRSS':>7}")
     for (n, target, synthetic), row in zip(targets, rows):
         row.update({"passages": n, "synthetic": synthetic, "index": str(target)})

@@ -10,7 +10,9 @@ from conftest import DATA, SEED, FakeEmbedder
 from onrecord.chunking import MAX_WORDS, chunk, split_span
 from onrecord.cli import main
 from onrecord.errors import BadQuery, IndexError_, IndexLocked, ModelMismatch
-from onrecord.search import fts_query, parse_query, rrf
+from onrecord.query import SpeakerNames
+from onrecord.ranking import FEATURES, Ranker, fit_listwise
+from onrecord.search import fts_query, parse_query
 from onrecord.store import IndexReader, IndexWriter, read_manifest
 from onrecord.transcripts import parse_file
 
@@ -120,9 +122,12 @@ def test_cli_ask_json_matches_the_contract(app, capsys):
     capsys.readouterr()
     assert main(["ask", "Article 5 retaliate Iran", "--json", "-k", "2", "--index", str(app.index_dir)], onrecord=app) == 0
     payload = json.loads(capsys.readouterr().out)
-    assert set(payload) == {"question", "answers", "no_answer"}
+    assert set(payload) == {"question", "answers", "no_answer", "interpreted"}
+    assert set(payload["interpreted"]) == {"speakers", "read_as", "organisation", "years", "phrases", "speaker",
+                                           "since", "until"}
     a = payload["answers"][0]
-    assert {"text", "asked", "asked_by", "speaker", "score", "highlights", "span", "transcript"} <= set(a)
+    assert {"text", "asked", "asked_by", "speaker", "score", "highlights", "span", "transcript", "excerpt"} <= set(a)
+    assert 0 <= a["score"] <= 1
     assert set(a["transcript"]) >= {"id", "title", "date", "source_url", "file"}
     assert a["transcript"]["date"] == "2020-01-06"
     for start, end in a["highlights"]:
@@ -222,11 +227,57 @@ def test_hostile_questions_do_not_break_search(app, question):
     assert isinstance(result.no_answer, bool)
 
 
-def test_rrf_prefers_items_ranked_high_in_both():
-    scores = rrf([[1, 2, 3], [3, 1, 4]])
-    assert max(scores, key=scores.get) == 1 and scores[3] > scores[2] and scores[4] < scores[2]
-    weighted = rrf([[1], [2]], [1.0, 2.0])
-    assert weighted[2] == pytest.approx(2 * weighted[1])
+def test_misspelt_names_are_read_as_the_speaker_they_misspell():
+    """A word the index does not know, within one edit of a speaker's surname (two with the first
+    name beside it), names that speaker; known words and short words never do."""
+    names = SpeakerNames(["John Kirby", "Jen Psaki", "Karine Jean-Pierre", "Jens Stoltenberg", "Ned Price"])
+    unknown = lambda words: {}  # noqa: E731 (no word occurs in the index)
+
+    def read(text, frequency=unknown):
+        q = parse_query(text, names, frequency=frequency)
+        return q.named_speakers, q.read_as
+
+    assert read("What did Kirbey say about Rafah?") == (("John Kirby",), (("Kirbey", "John Kirby"),))
+    assert read("Jen Saki on the border") == (("Jen Psaki",), (("Saki", "Jen Psaki"),))
+    assert read("what did Psacki say")[0] == ("Jen Psaki",)  # a letter added: within one edit
+    assert read("Stoltenburg on Iran")[0] == ("Jens Stoltenberg",)
+    assert read("Jean-Piere on tariffs")[0] == ("Karine Jean-Pierre",)
+    assert read("What did Kirby say?") == (("John Kirby",), ())  # exact: nothing to report
+    assert read("the pricez of eggs")[0] == ("Ned Price",)  # a word the index does not know, one edit from Price
+    assert read("the prices of eggs", frequency=lambda words: {w: 50 for w in words})[0] == ()  # a word it knows: no
+    assert read("Price on Gaza")[0] == ("Ned Price",)
+    assert read("Psaki?", frequency=None)[0] == ("Jen Psaki",)
+
+
+def test_the_ranker_learns_which_features_mark_the_answer_and_scores_0_to_1():
+    rng = np.random.default_rng(0)
+    xs, ys = [], []
+    for _ in range(60):  # questions of 30 candidates; the answer has a higher first feature
+        x = rng.normal(size=(30, len(FEATURES)))
+        y = np.zeros(30)
+        y[0] = 1
+        x[0, 0] += 2.5
+        xs.append(x)
+        ys.append(y)
+    model = fit_listwise(xs, ys, l2=1.0)
+    assert model.weights[0] > 0 and abs(model.weights[0]) == max(abs(model.weights))
+    test = rng.normal(size=(30, len(FEATURES)))
+    test[0, 0] += 2.5
+    s = model.scores(test)
+    assert ((0 <= s) & (s <= 1)).all() and int(np.argmax(s)) == 0
+
+
+def test_the_shipped_ranker_matches_the_features(tmp_path):
+    model = Ranker.load()
+    assert len(model.weights) == len(FEATURES) and model.info["held_out"]
+    model.save(tmp_path / "r.json")
+    again = Ranker.load(tmp_path / "r.json")
+    x = np.ones((2, len(FEATURES)))
+    assert np.allclose(again.scores(x), model.scores(x), atol=1e-5)
+    (tmp_path / "bad.json").write_text(json.dumps({"features": ["cos"], "weights": [1], "bias": 0, "mean": [0],
+                                                   "scale": [1]}))
+    with pytest.raises(ValueError, match="fitted on features"):
+        Ranker.load(tmp_path / "bad.json")
 
 
 def test_embedder_vectors_are_normalised(fake_embedder):

@@ -151,7 +151,7 @@ def test_browser_details_a_reporter_meets(server):
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(server + "/")
             for n, q in enumerate(["What did NATO say about Article 5?", "What did Kirby say about the hostages?",
-                                   "What did Granholm say about the Colonial Pipeline shutdown?"], 1):
+                                   "What did Granholm say about gas supplies after the Colonial Pipeline hack?"], 1):
                 page.fill("#onrecord-question textarea", q)
                 page.click("#onrecord-ask")
                 page.wait_for_function(f"document.querySelectorAll('.onrecord-card').length >= {5 * n}", timeout=60_000)

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (JSON list); none by default.")
     max_upload_mb: float = Field(20.0, gt=0, description="Largest transcript file accepted (ingest and upload), in MB.")
     weak_score: float = Field(
-        WEAK_SCORE, ge=-1, le=1, description="Answers whose cosine to the question is below this are weak; all weak = no answer."
+        WEAK_SCORE, ge=0, le=1, description="Answers whose ranking score (0-1) is below this are weak; a weak top answer = no answer."
     )
     samples: Path | None = Field(None, description="Folder of transcripts for the first-run default index (default: the bundled samples).")
 

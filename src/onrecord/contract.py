@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 
 from . import __version__
 from .ingest import IngestReport
-from .models import Answer, SearchResult, Transcript, TranscriptInfo
+from .models import Answer, Interpretation, SearchResult, Transcript, TranscriptInfo
+from .query import MAX_QUESTION_CHARS
 from .registry import Speaker
-from .search import MAX_QUESTION_CHARS
 
 
 class AskRequest(BaseModel):
@@ -44,12 +44,14 @@ class AnswerOut(BaseModel):
     asked: str | None = Field(description="The question put to the speaker, verbatim; null for a statement.")
     asked_by: str | None
     speaker: str
-    score: float
+    score: float = Field(description="The ranking score, 0-1 (the ranker's estimate that this answers the question); "
+                       "non-increasing down the list.")
     highlights: list[list[int]] = Field(description="[start, end) offsets within text of the best-matching sentences.")
     span: list[int] = Field(description="[start, end) within the transcript's canonical text.")
     transcript: TranscriptRef
     topic: str | None = None
-    weak: bool = False
+    weak: bool = Field(False, description="The score is below the calibrated threshold: a weak match.")
+    excerpt: bool = Field(False, description="The text is the best passage of a longer answer, not its start.")
     time: list[float] | None = Field(None, description="[start, end] in seconds, for an answer from a timed source (captions).")
     link: str | None = Field(None, description="The source at that moment (YouTube t=, a media file #t=); null otherwise.")
 
@@ -57,17 +59,43 @@ class AnswerOut(BaseModel):
     def of(cls, a: Answer) -> AnswerOut:
         return cls(text=a.text, asked=a.asked, asked_by=a.asked_by, speaker=a.speaker, score=a.score,
                    highlights=[list(h) for h in a.highlights], span=list(a.span), transcript=TranscriptRef.of(a.transcript),
-                   topic=a.topic, weak=a.weak, time=list(a.time) if a.time else None, link=a.link)
+                   topic=a.topic, weak=a.weak, excerpt=a.excerpt, time=list(a.time) if a.time else None, link=a.link)
+
+
+class ReadAs(BaseModel):
+    typed: str = Field(description="A word of the question (\"Kirbey\").")
+    speaker: str = Field(description="The speaker it was read as (\"John Kirby\").")
+
+
+class Interpreted(BaseModel):
+    """How the question was read."""
+
+    speakers: list[str] = Field(description="Speakers the question names; their answers rank higher.")
+    read_as: list[ReadAs] = Field(description="Misspelt names and the speakers they were read as.")
+    organisation: str | None
+    years: list[str]
+    phrases: list[str] = Field(description="Quoted phrases: every answer contains each (or its question does).")
+    speaker: str | None = Field(description="The speaker filter, as resolved.")
+    since: str | None
+    until: str | None
+
+    @classmethod
+    def of(cls, r: Interpretation) -> Interpreted:
+        return cls(speakers=list(r.speakers), read_as=[ReadAs(typed=t, speaker=s) for t, s in r.read_as],
+                   organisation=r.organisation, years=list(r.years), phrases=list(r.phrases), speaker=r.speaker,
+                   since=r.since, until=r.until)
 
 
 class AskResponse(BaseModel):
     question: str
     answers: list[AnswerOut]
-    no_answer: bool
+    no_answer: bool = Field(description="The top answer is weak: nothing on the record answers (the same for any top_k).")
+    interpreted: Interpreted
 
     @classmethod
     def of(cls, r: SearchResult) -> AskResponse:
-        return cls(question=r.question, answers=[AnswerOut.of(a) for a in r.answers], no_answer=r.no_answer)
+        return cls(question=r.question, answers=[AnswerOut.of(a) for a in r.answers], no_answer=r.no_answer,
+                   interpreted=Interpreted.of(r.interpreted))
 
 
 class Health(BaseModel):

@@ -123,6 +123,22 @@ class Answer:
     role: str = SPOKESPERSON
     time: tuple[float, float] | None = None  # seconds into the recording, for a timed source
     link: str | None = None  # the source at that moment (YouTube `t=`, a media file `#t=`)
+    excerpt: bool = False  # the best passage of a turn too long to show from its start
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    """How a question was read: the speakers it names (and misspelt names read as whom), the
+    organisation, years and quoted phrases, and the filters in force."""
+
+    speakers: tuple[str, ...] = ()
+    read_as: tuple[tuple[str, str], ...] = ()  # ("Kirbey", "John Kirby")
+    organisation: str | None = None
+    years: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+    speaker: str | None = None
+    since: str | None = None
+    until: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,5 +147,6 @@ class SearchResult:
 
     question: str
     answers: tuple[Answer, ...]
-    no_answer: bool
+    no_answer: bool  # the top answer is weak (the same for any top_k)
     timings_ms: dict = field(default_factory=dict)
+    interpreted: Interpretation = field(default_factory=Interpretation)

@@ -1,122 +1,46 @@
-"""Retrieval: query parsing, dense (FAISS) + lexical (FTS5 BM25) search, fusion, grouping.
+"""Retrieval: a question -> dense and lexical candidates -> learned ranking -> verbatim answers.
 
-    question -> Query (phrases, speaker/organisation/year hints)
-             -> dense top-N and lexical top-N passages (filters applied inside both)
-             -> reciprocal rank fusion, plus one extra "vote" for passages by the speaker,
-                organisation or year the question names
-             -> one answer per speaker turn, highlights, calibrated score, no-answer flag
+    question -> Query (query.py: phrases, speakers named or misspelt, organisation, years)
+             -> dense top-N (FAISS), BM25 top-N over the answers' words and top-N over the words of
+                the questions they answered (FTS5), filters applied inside each
+             -> one feature row per candidate, scored 0-1 by the shipped ranker (ranking.py)
+             -> one answer per exchange, shown from the start of its turn, highlights, weak flags
 """
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from .defaults import WEAK_SCORE  # noqa: F401 (the searcher's default; re-exported)
 from .embedding import Embedder
 from .errors import BadQuery
-from .models import Answer, SearchResult, TranscriptInfo, time_of
+from .models import Answer, Interpretation, SearchResult, TranscriptInfo, time_of
+from .query import _CONTROL, MAX_QUESTION_CHARS, Query, SpeakerNames, parse_query  # noqa: F401
+from .ranking import Hints, Passage, Ranker, Retrieved, features
 from .store import IndexReader
 from .terms import terms_of
 from .transcripts.captions import moment_link
 
-RRF_K = 20  # Cormack et al. 2009 use 60; 20 trusts the top of each list more (measured on the development set)
-LEXICAL_WEIGHT = 1.6  # lexical matches count more than dense ones (measured on the development set)
 CANDIDATES = 100  # per retriever
-MAX_QUESTION_CHARS = 2000
-# An answer turn up to this many words is returned whole (its best passage highlighted); a longer
-# one is returned as its best passage grown with neighbouring passages of the same turn.
+# An answer is shown from the start of its turn through its best passage when that is at most this
+# many words (the whole turn when it fits); otherwise as its best passage, marked as an excerpt.
 ANSWER_WORDS = 350
 MAX_DF = 0.10  # lexical search skips words found in more than this share of passages
 MAX_TERMS = 12
 MAX_POSTINGS = 60_000  # and stops adding words (rarest first) once their posting lists hold this many passages
-SHORT_ANSWER_WORDS = 12  # shorter answers ("Go ahead.", "J.J.") only rank on their question's strength
-
-_PHRASE = re.compile(r"[\"“”]([^\"“”]{2,200})[\"“”]")
-_YEAR = re.compile(r"\b(19[4-9]\d|20[0-4]\d)\b")
-# "what did the President say", "the President's view": the President is the one speaking
-_ASKS_PRESIDENT = re.compile(
-    r"\b(?:did|does|has|would|will|is) the president\b(?! (?:or|and)\b)|\bthe president(?:'s|’s)? "
-    r"(?:say|said|says|think|thinks|view|views|position|comment|comments|remarks|answer|response)\b"
-)
-_GENERIC_NAMES = {"moderator", "reporter", "unknown speaker", "senior administration official", "aide", "the president"}
-ORGANISATIONS = {"nato": "NATO", "white house": "The White House"}
+SHORT_ANSWER_WORDS = 12  # shorter answers ("Which one?") stand for the longer answer of their exchange
+ANSWER_COLUMNS = "{text topic}"  # FTS5 column filter: the answer side of a passage (the speaker is a feature of its own)
+ANSWER_BM25 = "bm25(passages_fts, 1.0, 0.0, 0.0, 1.0)"
+QUESTION_BM25 = "bm25(passages_fts, 0.0, 1.0, 0.0, 0.0)"
 
 
-@dataclass(frozen=True)
-class Query:
-    """A parsed question."""
-
-    text: str
-    terms: tuple[str, ...]
-    phrases: tuple[str, ...] = ()
-    speaker: str | None = None  # an explicit filter (substring of the speaker's name)
-    since: str | None = None
-    until: str | None = None
-    named_speakers: tuple[str, ...] = ()  # speakers the question names ("what did Kirby say")
-    organisation: str | None = None
-    years: tuple[str, ...] = ()
-    president: bool = False
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_QUESTION_WORD = re.compile(r"[\w'’\-]+")
-
-
-def speaker_lookup(known_speakers: list[str]) -> dict[str, list[tuple[int, str]]]:
-    """Surname (lower case) -> (rank, name) of the speakers it names; built once per index, so a
-    question costs a few look-ups however many speakers the index holds."""
-    lookup: dict[str, list[tuple[int, str]]] = {}
-    for rank, name in enumerate(known_speakers):
-        parts = name.split()
-        if not parts or name.lower() in _GENERIC_NAMES or len(parts[-1]) < 3:
-            continue
-        lookup.setdefault(parts[-1].lower(), []).append((rank, name))
-    return lookup
-
-
-def _words_of(low: str) -> set[str]:
-    """The question's words, and their parts at hyphens and apostrophes ("jean-pierre", "kirby's")."""
-    words = set()
-    for w in _QUESTION_WORD.findall(low):
-        words.add(w)
-        words.update(re.split(r"[\-'’]+", w))
-    return words
-
-
-def parse_query(text: str, known_speakers: list[str] | dict, speaker: str | None = None, since: str | None = None,
-                until: str | None = None) -> Query:
-    """Read a journalist's question: quoted phrases, named speakers and organisations, years.
-    `known_speakers`: the index's speaker names, or their `speaker_lookup`.
-
-    Raises:
-        BadQuery: an empty or over-long question.
-    """
-    text = " ".join(_CONTROL.sub(" ", text or "").split())  # control characters never reach FTS5
-    if not text:
-        raise BadQuery("the question is empty")
-    if len(text) > MAX_QUESTION_CHARS:
-        raise BadQuery(f"the question is {len(text)} characters long; the limit is {MAX_QUESTION_CHARS}")
-    low = text.lower()
-    lookup = known_speakers if isinstance(known_speakers, dict) else speaker_lookup(list(known_speakers))
-    found = sorted({hit for w in _words_of(low) for hit in lookup.get(w, ())})
-    named = [name for _, name in found]
-    organisation = next((org for key, org in ORGANISATIONS.items() if re.search(r"\b" + key + r"\b", low)), None)
-    return Query(
-        text=text,
-        terms=tuple(terms_of(text)),
-        phrases=tuple(" ".join(p.split()) for p in _PHRASE.findall(text)),
-        speaker=speaker or None,
-        since=since or None,
-        until=until or None,
-        named_speakers=tuple(named),
-        organisation=organisation,
-        years=tuple(dict.fromkeys(_YEAR.findall(text))),
-        president=bool(_ASKS_PRESIDENT.search(low)) and not named,
-    )
+@lru_cache(maxsize=1)
+def default_ranker() -> Ranker:
+    return Ranker.load()
 
 
 def _folded(label: str) -> str:
@@ -124,23 +48,14 @@ def _folded(label: str) -> str:
     return " ".join(label.lower().replace(".", " ").split())
 
 
-def rrf(rankings: list[list[int]], weights: list[float] | None = None, k: int = RRF_K) -> dict[int, float]:
-    """Reciprocal rank fusion: each list votes weight/(k + rank) for its items (rank from 1)."""
-    scores: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings)):
-        for rank, item in enumerate(ranking, 1):
-            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
-    return scores
-
-
-def fts_query(terms: tuple[str, ...], phrases: tuple[str, ...]) -> str | None:
-    """An FTS5 MATCH expression: any content word; every quoted phrase. Input is quoted, never parsed."""
+def fts_query(terms: tuple[str, ...], phrases: tuple[str, ...], columns: str | None = None) -> str | None:
+    """An FTS5 MATCH expression: any content word; every quoted phrase; within `columns` (an FTS5
+    column filter) when given. Input is quoted, never parsed."""
     words = [_CONTROL.sub("", t.replace('"', "")) for t in terms]
     any_word = " OR ".join(f'"{w}"' for w in words if w)
     must = " AND ".join('"' + _CONTROL.sub(" ", p.replace('"', "")) + '"' for p in phrases)
-    if must and any_word:
-        return f"({must}) AND ({any_word})"
-    return must or any_word or None
+    expr = f"({must}) AND ({any_word})" if must and any_word else must or any_word or None
+    return f"{columns} : ({expr})" if expr and columns else expr
 
 
 _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[\"”’)]*|$)")
@@ -172,12 +87,14 @@ def highlights(text: str, terms: tuple[str, ...], phrases: tuple[str, ...], limi
 class Searcher:
     """Answers questions from one index. Cheap to construct; the embedder loads on first query."""
 
-    def __init__(self, reader: IndexReader, embedder: Embedder, weak_score: float = WEAK_SCORE):
+    def __init__(self, reader: IndexReader, embedder: Embedder, weak_score: float = WEAK_SCORE,
+                 ranker: Ranker | None = None):
         self.reader = reader
         self.embedder = embedder
         self.weak_score = weak_score
+        self.ranker = ranker
         self._speakers: list[str] | None = None
-        self._lookup: dict | None = None
+        self._lookup: SpeakerNames | None = None
         self._aliases: dict[str, str] | None = None
         self._names: list[str] | None = None
 
@@ -187,9 +104,9 @@ class Searcher:
             self._speakers = [s for s, _ in self.reader.speakers()]
         return self._speakers
 
-    def speaker_lookup(self) -> dict:
+    def speaker_lookup(self) -> SpeakerNames:
         if self._lookup is None:
-            self._lookup = speaker_lookup(self.known_speakers())
+            self._lookup = SpeakerNames(self.known_speakers())
         return self._lookup
 
     def resolve_speaker(self, given: str) -> str:
@@ -209,12 +126,29 @@ class Searcher:
         wanted = speaker.lower()
         return any(wanted in name for name in self._names)
 
+    def read(self, question: str, speaker: str | None = None, since: str | None = None,
+             until: str | None = None) -> Query:
+        """The question as a Query, its filters checked and the speaker filter resolved.
+
+        Raises:
+            BadQuery: an empty or over-long question, dates out of order, an unknown speaker.
+        """
+        if since and until and since > until:
+            raise BadQuery(f"since ({since}) is after until ({until})")
+        if speaker and len(speaker) > 200:
+            raise BadQuery(f"the speaker filter is {len(speaker)} characters long; the limit is 200")
+        if speaker and speaker.strip():
+            given, speaker = speaker.strip(), self.resolve_speaker(speaker.strip())
+            if not self._known_speaker(speaker):
+                raise BadQuery(f"no speaker matches '{given}'")  # not "nothing on the record"
+        return parse_query(question, self.speaker_lookup(), speaker, since, until,
+                           frequency=self.reader.document_frequency)
+
     def _filter_sql(self, q: Query) -> tuple[str, list]:
         where, args = [], []
-        if q.speaker:  # resolved once, in search()
+        if q.speaker:  # resolved once, in read()
             where.append("p.speaker LIKE ? ESCAPE '\\'")
             args.append("%" + q.speaker.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
-
         if q.since:
             where.append("t.date >= ?")
             args.append(q.since)
@@ -250,20 +184,22 @@ class Searcher:
         _, ids = index.search(qvec.reshape(1, -1).astype(np.float32), k, params=params)
         return [int(i) for i in ids[0] if i >= 0]
 
-    def lexical(self, q: Query, n: int) -> list[int]:
-        match = fts_query(self._selective(q.terms), q.phrases)
+    def lexical(self, q: Query, n: int, side: str = "answer") -> list[tuple[int, float]]:
+        """BM25 top-n (passage id, score) over the answer's words (`side="answer"`: its text, speaker
+        and topic) or over the words of the question it answered (`side="question"`)."""
+        columns, order = (ANSWER_COLUMNS, ANSWER_BM25) if side == "answer" else ("{asked}", QUESTION_BM25)
+        match = fts_query(self._selective(q.terms), q.phrases, columns)
         if not match:
             return []
         where, args = self._filter_sql(q)
-        order = " ORDER BY bm25(passages_fts, 1.0, 0.5, 0.5, 1.0) LIMIT ?"
         if not where:  # no join: the full-text index alone is several times faster
-            sql = "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?" + order
-            return [r[0] for r in self.reader.db.execute(sql, [match, n])]
+            sql = f"SELECT rowid, {order} AS s FROM passages_fts WHERE passages_fts MATCH ? ORDER BY s LIMIT ?"
+            return [(r[0], -r[1]) for r in self.reader.db.execute(sql, [match, n])]
         sql = (
-            "SELECT p.id FROM passages_fts f JOIN passages p ON p.id = f.rowid "
-            "JOIN transcripts t ON t.id = p.transcript_id WHERE passages_fts MATCH ? AND " + where + order
+            f"SELECT p.id, {order} AS s FROM passages_fts f JOIN passages p ON p.id = f.rowid "
+            "JOIN transcripts t ON t.id = p.transcript_id WHERE passages_fts MATCH ? AND " + where + " ORDER BY s LIMIT ?"
         )
-        return [r[0] for r in self.reader.db.execute(sql, [match, *args, n])]
+        return [(r[0], -r[1]) for r in self.reader.db.execute(sql, [match, *args, n])]
 
     def _selective(self, terms: tuple[str, ...]) -> tuple[str, ...]:
         """The question's words worth a lexical search, rarest first: those in at most MAX_DF of
@@ -283,66 +219,104 @@ class Searcher:
             postings += df.get(t, 0)
         return tuple(kept or ranked[:1])
 
+    def retrieve(self, q: Query, qvec: np.ndarray) -> Retrieved:
+        """The three candidate lists for a question (dense scores are filled in by `rank`)."""
+        return Retrieved(
+            dense=[(i, 0.0) for i in self.dense(qvec, q, CANDIDATES)],
+            answer_lexical=self.lexical(q, CANDIDATES, "answer"),
+            question_lexical=self.lexical(q, CANDIDATES, "question"),
+        )
+
+    def candidates(self, q: Query, retrieved: Retrieved, qvec: np.ndarray,
+                   cosines: dict[int, float] | None = None) -> tuple[list[int], np.ndarray, dict]:
+        """The candidates' ids, feature rows and store rows. `cosines` overrides the cosine of some
+        passages (the evaluation's masked targets, see benchmarks/ranking_cv.py)."""
+        ids = list(dict.fromkeys([p for p, _ in retrieved.dense] + [p for p, _ in retrieved.answer_lexical]
+                                 + [p for p, _ in retrieved.question_lexical]))
+        rows = self.reader.passages(ids)
+        if q.phrases:  # quoted phrases must appear in the answer or the question it answers
+            rows = {i: r for i, r in rows.items() if _has_phrases(r, q.phrases)}
+        vectors = self.reader.vectors_of(list(rows))
+        cos = {i: float(np.dot(v, qvec)) for i, v in vectors.items()}
+        cos.update(cosines or {})
+        hints = Hints(q.named_speakers, q.president, q.organisation, q.years)
+        ids, x = features(retrieved, cos, self._facts(rows), hints)
+        return ids, x, rows
+
+    def rank(self, q: Query, retrieved: Retrieved, qvec: np.ndarray) -> tuple[list[tuple[int, float]], dict]:
+        """Every candidate scored by the ranker, best first, and the candidates' rows."""
+        ids, x, rows = self.candidates(q, retrieved, qvec)
+        if not ids:
+            return [], rows
+        scores = (self.ranker or default_ranker()).scores(x)
+        order = np.argsort(-scores, kind="stable")
+        return [(ids[i], float(scores[i])) for i in order], rows
+
+    def _facts(self, rows: dict) -> dict[int, Passage]:
+        """What ranking reads of each candidate, with its place in its turn (one query for all)."""
+        turns = {(r["transcript_id"], r["turn_index"]) for r in rows.values()}
+        shape: dict[tuple, tuple[int, int]] = {}
+        if turns:
+            tids = sorted({t for t, _ in turns})
+            idx = sorted({i for _, i in turns})
+            found = self.reader.db.execute(
+                f"SELECT transcript_id, turn_index, min(start), count(*) FROM passages WHERE transcript_id IN "
+                f"({','.join('?' * len(tids))}) AND turn_index IN ({','.join('?' * len(idx))}) "
+                "GROUP BY transcript_id, turn_index", [*tids, *idx])
+            shape = {(t, i): (s, n) for t, i, s, n in found if (t, i) in turns}
+        out = {}
+        for pid, r in rows.items():
+            first_start, parts = shape.get((r["transcript_id"], r["turn_index"]), (r["start"], 1))
+            out[pid] = Passage(
+                id=pid, transcript_id=r["transcript_id"], turn_index=r["turn_index"], speaker=r["speaker"],
+                role=r["role"], label=r["label"], organisation=r["organisation"], date=r["date"],
+                words=len(r["text"].split()), asked=bool(r["asked"]), first=r["start"] == first_start, turn_parts=parts,
+            )
+        return out
+
     def search(self, question: str, top_k: int = 5, speaker: str | None = None, since: str | None = None,
                until: str | None = None) -> SearchResult:
         """Answer a question with up to top_k verbatim, attributed answers.
 
         Raises:
-            BadQuery: empty or over-long question, top_k out of range.
+            BadQuery: empty or over-long question, top_k out of range, bad filters.
         """
         if not 1 <= top_k <= 50:
             raise BadQuery("top_k must be between 1 and 50")
-        if since and until and since > until:
-            raise BadQuery(f"since ({since}) is after until ({until})")
-        if speaker and len(speaker) > 200:
-            raise BadQuery(f"the speaker filter is {len(speaker)} characters long; the limit is 200")
-        if speaker and speaker.strip():
-            given, speaker = speaker.strip(), self.resolve_speaker(speaker.strip())
-            if not self._known_speaker(speaker):
-                raise BadQuery(f"no speaker matches '{given}'")  # not "nothing on the record"
-        timings = {}
         t0 = time.perf_counter()
-        q = parse_query(question, self.speaker_lookup(), speaker, since, until)
+        q = self.read(question, speaker, since, until)
         qvec = self.embedder.embed_query(q.text)
         t1 = time.perf_counter()
-        dense = self.dense(qvec, q, CANDIDATES)
+        dense = [(i, 0.0) for i in self.dense(qvec, q, CANDIDATES)]
         t2 = time.perf_counter()
-        lexical = self.lexical(q, CANDIDATES)
+        retrieved = Retrieved(dense, self.lexical(q, CANDIDATES, "answer"), self.lexical(q, CANDIDATES, "question"))
         t3 = time.perf_counter()
-        fused = rrf([dense, lexical], [1.0, LEXICAL_WEIGHT])
-        rows = self.reader.passages(list(fused))
-        if q.phrases:  # quoted phrases must appear in the answer or the question it answers
-            fused = {i: s for i, s in fused.items() if i in rows and _has_phrases(rows[i], q.phrases)}
-        for pid, row in rows.items():
-            if pid in fused:
-                fused[pid] = fused[pid] * _length_prior(row["text"]) + _steer(row, q)
-        ranked = sorted(fused, key=fused.get, reverse=True)
+        ranked, rows = self.rank(q, retrieved, qvec)
         t4 = time.perf_counter()
-        answers = self._present(ranked, rows, q, qvec, top_k)
+        answers = self.present(ranked, rows, q, top_k)
         t5 = time.perf_counter()
-        timings.update(embed=(t1 - t0) * 1e3, dense=(t2 - t1) * 1e3, lexical=(t3 - t2) * 1e3,
-                       fusion=(t4 - t3) * 1e3, present=(t5 - t4) * 1e3)
-        no_answer = not answers or all(a.weak for a in answers)
-        return SearchResult(question=q.text, answers=tuple(answers), no_answer=no_answer, timings_ms=timings)
+        timings = dict(embed=(t1 - t0) * 1e3, dense=(t2 - t1) * 1e3, lexical=(t3 - t2) * 1e3, rank=(t4 - t3) * 1e3,
+                       present=(t5 - t4) * 1e3)
+        return SearchResult(question=q.text, answers=tuple(answers), no_answer=not answers or answers[0].weak,
+                            timings_ms=timings, interpreted=interpretation_of(q))
 
-    def _present(self, ranked: list[int], rows: dict, q: Query, qvec: np.ndarray, top_k: int) -> list[Answer]:
+    def present(self, ranked: list[tuple[int, float]], rows: dict, q: Query, top_k: int) -> list[Answer]:
+        """The top_k answers: one per turn (its best passage stands for it), a fragment replaced by
+        the real answer of its exchange, each with the ranking score of its best passage."""
         chosen, seen_turns = [], set()
-        for pid in ranked:
+        for pid, score in ranked:
             row = self._real_answer(rows[pid])
             turn = (row["transcript_id"], row["turn_index"])
             if turn in seen_turns:
-                continue  # one answer appears once: its best passage stands for it
+                continue
             seen_turns.add(turn)
-            chosen.append(row)
+            chosen.append((row, score))
             if len(chosen) == top_k:
                 break
-        vectors = self.reader.vectors_of([r["id"] for r in chosen])
-        cues = self.reader.cues_of([r["transcript_id"] for r in chosen])
-        candidates = set(ranked[:CANDIDATES])
+        cues = self.reader.cues_of([r["transcript_id"] for r, _ in chosen])
         answers = []
-        for row in chosen:
-            score = float(np.dot(vectors[row["id"]], qvec))
-            start, end, text = self._answer_span(row, candidates)
+        for row, score in chosen:
+            start, end, text, excerpt = self._answer_span(row)
             when = time_of(cues.get(row["transcript_id"], ()), (start, end))
             best = (row["start"] - start, row["end"] - start)
             marks = [(a + best[0], b + best[0]) for a, b in highlights(row["text"], q.terms, q.phrases)]
@@ -364,6 +338,7 @@ class Searcher:
                     role=row["role"],
                     time=when,
                     link=moment_link(row["source_url"], when[0]) if when else None,
+                    excerpt=excerpt,
                 )
             )
         return answers
@@ -381,59 +356,36 @@ class Searcher:
         ).fetchone()
         return self.reader.passages([other[0]])[other[0]] if other else row
 
-    def _answer_span(self, row, candidates: set[int]) -> tuple[int, int, str]:
-
-        """The verbatim span to show for a passage: its whole turn when short, else the passage
-        grown by neighbouring passages of the turn that also matched, up to ANSWER_WORDS."""
+    def _answer_span(self, row) -> tuple[int, int, str, bool]:
+        """The verbatim span to show for a passage, and whether it is an excerpt: from the start of
+        its turn through the passage (and on to the turn's end, as far as ANSWER_WORDS allows) when
+        that fits in ANSWER_WORDS; otherwise the passage alone, an excerpt."""
         parts = self.reader.db.execute(
             "SELECT id, start, end, text FROM passages WHERE transcript_id=? AND turn_index=? ORDER BY start",
             (row["transcript_id"], row["turn_index"]),
         ).fetchall()
         words = [len(p["text"].split()) for p in parts]
         i = next(n for n, p in enumerate(parts) if p["id"] == row["id"])
-        lo = hi = i
-        if sum(words) <= ANSWER_WORDS:
-            lo, hi = 0, len(parts) - 1
-        else:  # grow by neighbours, those that also matched the question first
-            total = words[i]
-            for wanted in (True, False):
-                grown = True
-                while grown:
-                    grown = False
-                    for j in (lo - 1, hi + 1):
-                        if (0 <= j < len(parts) and (parts[j]["id"] in candidates) >= wanted
-                                and total + words[j] <= ANSWER_WORDS):
-                            total += words[j]
-                            lo, hi, grown = min(lo, j), max(hi, j), True
-        start, end = parts[lo]["start"], parts[hi]["end"]
-        if lo == hi:
-            return start, end, parts[lo]["text"]
+        if sum(words[: i + 1]) > ANSWER_WORDS:
+            return row["start"], row["end"], row["text"], True
+        hi, total = i, sum(words[: i + 1])
+        while hi + 1 < len(parts) and total + words[hi + 1] <= ANSWER_WORDS:
+            hi, total = hi + 1, total + words[hi + 1]
+        start, end = parts[0]["start"], parts[hi]["end"]
+        if hi == 0:
+            return start, end, parts[0]["text"], False
         text = self.reader.db.execute(
             "SELECT substr(text, ?, ?) FROM transcripts WHERE id=?", (start + 1, end - start, row["transcript_id"])
         ).fetchone()[0]
-        return start, end, text
+        return start, end, text, False
 
 
-def _length_prior(text: str) -> float:
-    n = len(text.split())
-    return 1.0 if n >= SHORT_ANSWER_WORDS else 0.5 + 0.5 * n / SHORT_ANSWER_WORDS
+def interpretation_of(q: Query) -> Interpretation:
+    """How the question was read, for the response (`interpreted`) and the UI."""
+    return Interpretation(speakers=q.named_speakers, read_as=q.read_as, organisation=q.organisation, years=q.years,
+                   phrases=q.phrases, speaker=q.speaker, since=q.since, until=q.until)
 
 
 def _has_phrases(row, phrases: tuple[str, ...]) -> bool:
     hay = " ".join(f"{row['text']} {row['asked'] or ''}".split()).lower()
     return all(p.lower() in hay for p in phrases)
-
-
-def _steer(row, q: Query) -> float:
-    """Extra fusion weight for a passage by whom or from where/when the question names."""
-    vote = 1.0 / (RRF_K + 1)
-    bonus = 0.0
-    if q.named_speakers and row["speaker"] in q.named_speakers:
-        bonus += vote
-    if q.president and row["label"].replace(".", "").strip() == "THE PRESIDENT":
-        bonus += vote
-    if q.organisation and row["organisation"] == q.organisation:
-        bonus += vote * 0.5
-    if q.years and row["date"] and row["date"][:4] in q.years:
-        bonus += vote * 0.5
-    return bonus

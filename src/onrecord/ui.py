@@ -21,7 +21,6 @@ import pandas as pd
 from .conversation import read_question
 from .errors import OnrecordError
 from .models import Answer, SearchResult
-from .search import parse_query
 from .service import Onrecord
 from .transcripts import SUFFIXES
 
@@ -87,7 +86,7 @@ def card(n: int, a: Answer) -> str:
     if a.asked:
         who = f" ({html.escape(a.asked_by)})" if a.asked_by else ""
         asked = f'<div class="onrecord-asked">Asked{who}: {html.escape(a.asked)}</div>'
-    weak = " · weak match" if a.weak else ""
+    weak = (" · excerpt" if a.excerpt else "") + (" · weak match" if a.weak else "")
     return (
         f'<div class="onrecord-card{" onrecord-weak" if a.weak else ""}">'
         f'<div class="onrecord-meta"><b>{n}. {html.escape(a.speaker)}</b> · {long_date(t.date)} · {title}{weak}</div>'
@@ -285,14 +284,15 @@ def build_ui(core: Onrecord) -> gr.Blocks:
             return [history, history, ctx, *nothing, "", *filter_bar(None, since, until)]
         filt_speaker = None if speaker in ("", ANY_SPEAKER) else speaker
         try:
-            q = parse_query(question, core.searcher().speaker_lookup())
+            with core.using() as searcher:  # how the question reads: the names it gives (misspelt or not)
+                q = searcher.read(question)
             reading = read_question(question, q.named_speakers, filt_speaker, since, until, ctx)
             ctx, filt_speaker, since, until = reading.context, reading.speaker, reading.since, reading.until
-            notes = list(reading.notes)
+            notes = [f"Reading ‘{typed}’ as {name}" for typed, name in q.read_as] + list(reading.notes)
             # one search serves both: the first 5 answers of 30 are exactly a top-5 search's answers
             spread = core.ask(question, top_k=30, speaker=filt_speaker, since=_date(since), until=_date(until))
             shown = spread.answers[:5]
-            result = replace(spread, answers=shown, no_answer=not shown or all(a.weak for a in shown))
+            result = replace(spread, answers=shown, no_answer=not shown or shown[0].weak)
         except OnrecordError as exc:
             history += [{"role": "user", "content": question}, {"role": "assistant", "content": f"⚠️ {html.escape(str(exc))}"}]
             return [history, history, ctx, *nothing, "", *filter_bar(filt_speaker, since, until)]
