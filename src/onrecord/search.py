@@ -253,17 +253,12 @@ class Searcher:
         return [(ids[i], float(scores[i])) for i in order], rows
 
     def _facts(self, rows: dict) -> dict[int, Passage]:
-        """What ranking reads of each candidate, with its place in its turn (one query for all)."""
+        """What ranking reads of each candidate, with its place in its turn."""
         turns = {(r["transcript_id"], r["turn_index"]) for r in rows.values()}
         shape: dict[tuple, tuple[int, int]] = {}
-        if turns:
-            tids = sorted({t for t, _ in turns})
-            idx = sorted({i for _, i in turns})
-            found = self.reader.db.execute(
-                f"SELECT transcript_id, turn_index, min(start), count(*) FROM passages WHERE transcript_id IN "
-                f"({','.join('?' * len(tids))}) AND turn_index IN ({','.join('?' * len(idx))}) "
-                "GROUP BY transcript_id, turn_index", [*tids, *idx])
-            shape = {(t, i): (s, n) for t, i, s, n in found if (t, i) in turns}
+        sql = "SELECT min(start), count(*) FROM passages WHERE transcript_id=? AND turn_index=?"
+        for key in turns:  # one look-up per turn in the (transcript_id, turn_index) index
+            shape[key] = tuple(self.reader.db.execute(sql, key).fetchone())
         out = {}
         for pid, r in rows.items():
             first_start, parts = shape.get((r["transcript_id"], r["turn_index"]), (r["start"], 1))

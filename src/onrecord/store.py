@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS passages (
     speaker TEXT NOT NULL, role TEXT NOT NULL, label TEXT NOT NULL, asked TEXT, asked_by TEXT, topic TEXT,
     text TEXT NOT NULL, vector BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS passages_transcript ON passages(transcript_id);
+CREATE INDEX IF NOT EXISTS passages_turn ON passages(transcript_id, turn_index);
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS speakers (
     name TEXT PRIMARY KEY, passages INTEGER NOT NULL, transcripts INTEGER NOT NULL DEFAULT 0, aliases TEXT
