@@ -43,6 +43,7 @@ from onrecord.evaluation import (
     score_query,
     summarise,
 )
+from onrecord.models import Passage
 from onrecord.ranking import FEATURES, Ranker, Retrieved, fit_listwise
 from onrecord.service import Onrecord
 
@@ -82,7 +83,7 @@ def masked(searcher, q, qvec, target) -> tuple[Retrieved, dict[int, float]]:
     hits = searcher.reader.db.execute("SELECT id, topic, text FROM passages WHERE transcript_id=? AND asked=?",
                                       (tid, asked)).fetchall()
     own = {h[0] for h in hits}
-    texts = ["\n".join(([h[1].capitalize() + "."] if h[1] else []) + [h[2]]) for h in hits]
+    texts = [Passage(tid, 0, (0, 0), h[2], "", "", topic=h[1]).embedding_text() for h in hits]  # as if unasked
     vecs = searcher.embedder.embed(texts)
     cos = {h[0]: float(np.dot(v, qvec)) for h, v in zip(hits, vecs)}
     dense = [(i, s) for i, s in retrieved.dense if i not in own]
@@ -116,10 +117,9 @@ def build(searcher, queries: list[dict], files: dict[str, str]) -> list[Item]:
 def before_scores(item: Item) -> np.ndarray:
     """The previous release's fusion over the item's candidates (see the module doc)."""
     col = {name: i for i, name in enumerate(FEATURES)}
-    dense = [i for i, _ in item.retrieved.dense]
-    cos = item.x[:, col["cos"]]
-    dense_rank = {pid: r for r, pid in enumerate(sorted((pid for pid in item.ids if pid in set(dense)),
-                                                        key=lambda p: -cos[item.ids.index(p)]), 1)}
+    dense = {i for i, _ in item.retrieved.dense}
+    cos = dict(zip(item.ids, item.x[:, col["cos"]]))
+    dense_rank = {pid: r for r, pid in enumerate(sorted((p for p in item.ids if p in dense), key=lambda p: -cos[p]), 1)}
     lex: dict[int, float] = {}
     for pid, s in item.retrieved.answer_lexical:
         lex[pid] = lex.get(pid, 0.0) + s

@@ -110,10 +110,6 @@ def _distance(a: str, b: str) -> int:
     return prev[-1]
 
 
-def speaker_lookup(known_speakers: list[str]) -> SpeakerNames:
-    return SpeakerNames(known_speakers)
-
-
 def _words_of(low: str) -> set[str]:
     """The question's words, and their parts at hyphens and apostrophes ("jean-pierre", "kirby's")."""
     words = set()

@@ -57,7 +57,7 @@ class Retrieved:
 
 
 @dataclass(frozen=True)
-class Passage:
+class Candidate:
     """The facts about one candidate passage that ranking reads (plain values, from the store)."""
 
     id: int
@@ -182,7 +182,7 @@ def fit_listwise(xs: list[np.ndarray], ys: list[np.ndarray], l2: float = 1.0, st
     return Ranker(a * w, float(b), mean, scale, info or {})
 
 
-def features(retrieved: Retrieved, cosines: dict[int, float], passages: dict[int, Passage],
+def features(retrieved: Retrieved, cosines: dict[int, float], passages: dict[int, Candidate],
              hints: Hints) -> tuple[list[int], np.ndarray]:
     """The candidates (every passage in any list that `passages` describes) and their features."""
     ids = [i for i in dict.fromkeys(

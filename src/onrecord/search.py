@@ -20,7 +20,7 @@ from .embedding import Embedder
 from .errors import BadQuery
 from .models import Answer, Interpretation, SearchResult, TranscriptInfo, time_of
 from .query import _CONTROL, MAX_QUESTION_CHARS, Query, SpeakerNames, parse_query  # noqa: F401
-from .ranking import Hints, Passage, Ranker, Retrieved, features
+from .ranking import Candidate, Hints, Ranker, Retrieved, features
 from .store import IndexReader
 from .terms import terms_of
 from .transcripts.captions import moment_link
@@ -219,13 +219,16 @@ class Searcher:
             postings += df.get(t, 0)
         return tuple(kept or ranked[:1])
 
-    def retrieve(self, q: Query, qvec: np.ndarray) -> Retrieved:
-        """The three candidate lists for a question (dense scores are filled in by `rank`)."""
-        return Retrieved(
-            dense=[(i, 0.0) for i in self.dense(qvec, q, CANDIDATES)],
-            answer_lexical=self.lexical(q, CANDIDATES, "answer"),
-            question_lexical=self.lexical(q, CANDIDATES, "question"),
-        )
+    def retrieve(self, q: Query, qvec: np.ndarray, timings: dict | None = None) -> Retrieved:
+        """The three candidate lists for a question (dense scores are filled in by `rank`);
+        `timings` hears the milliseconds of the dense and the lexical searches."""
+        t0 = time.perf_counter()
+        dense = [(i, 0.0) for i in self.dense(qvec, q, CANDIDATES)]
+        t1 = time.perf_counter()
+        retrieved = Retrieved(dense, self.lexical(q, CANDIDATES, "answer"), self.lexical(q, CANDIDATES, "question"))
+        if timings is not None:
+            timings.update(dense=(t1 - t0) * 1e3, lexical=(time.perf_counter() - t1) * 1e3)
+        return retrieved
 
     def candidates(self, q: Query, retrieved: Retrieved, qvec: np.ndarray,
                    cosines: dict[int, float] | None = None) -> tuple[list[int], np.ndarray, dict]:
@@ -252,7 +255,7 @@ class Searcher:
         order = np.argsort(-scores, kind="stable")
         return [(ids[i], float(scores[i])) for i in order], rows
 
-    def _facts(self, rows: dict) -> dict[int, Passage]:
+    def _facts(self, rows: dict) -> dict[int, Candidate]:
         """What ranking reads of each candidate, with its place in its turn."""
         turns = {(r["transcript_id"], r["turn_index"]) for r in rows.values()}
         shape: dict[tuple, tuple[int, int]] = {}
@@ -262,7 +265,7 @@ class Searcher:
         out = {}
         for pid, r in rows.items():
             first_start, parts = shape.get((r["transcript_id"], r["turn_index"]), (r["start"], 1))
-            out[pid] = Passage(
+            out[pid] = Candidate(
                 id=pid, transcript_id=r["transcript_id"], turn_index=r["turn_index"], speaker=r["speaker"],
                 role=r["role"], label=r["label"], organisation=r["organisation"], date=r["date"],
                 words=len(r["text"].split()), asked=bool(r["asked"]), first=r["start"] == first_start, turn_parts=parts,
@@ -282,16 +285,13 @@ class Searcher:
         q = self.read(question, speaker, since, until)
         qvec = self.embedder.embed_query(q.text)
         t1 = time.perf_counter()
-        dense = [(i, 0.0) for i in self.dense(qvec, q, CANDIDATES)]
+        timings = {"embed": (t1 - t0) * 1e3}
+        retrieved = self.retrieve(q, qvec, timings)
         t2 = time.perf_counter()
-        retrieved = Retrieved(dense, self.lexical(q, CANDIDATES, "answer"), self.lexical(q, CANDIDATES, "question"))
-        t3 = time.perf_counter()
         ranked, rows = self.rank(q, retrieved, qvec)
-        t4 = time.perf_counter()
+        t3 = time.perf_counter()
         answers = self.present(ranked, rows, q, top_k)
-        t5 = time.perf_counter()
-        timings = dict(embed=(t1 - t0) * 1e3, dense=(t2 - t1) * 1e3, lexical=(t3 - t2) * 1e3, rank=(t4 - t3) * 1e3,
-                       present=(t5 - t4) * 1e3)
+        timings.update(rank=(t3 - t2) * 1e3, present=(time.perf_counter() - t3) * 1e3)
         return SearchResult(question=q.text, answers=tuple(answers), no_answer=not answers or answers[0].weak,
                             timings_ms=timings, interpreted=interpretation_of(q))
 
