@@ -33,7 +33,7 @@ def main() -> int:
             rising += any(not 0 <= s <= 1 for s in scores) or scores != sorted(scores, reverse=True)
             for a in results[20].answers:
                 if a.transcript.id not in texts:
-                    texts[a.transcript.id] = searcher.reader.transcript(a.transcript.id).text
+                    texts[a.transcript.id] = searcher.store.transcript(a.transcript.id).text
                 not_verbatim += texts[a.transcript.id][a.span[0]:a.span[1]] != a.text
                 answers += 1
     print(f"{len(questions)} questions, {answers} answers (top 20): {not_verbatim} not verbatim, "

@@ -28,7 +28,7 @@ from onrecord.embedding import BACKENDS, make_embedder  # noqa: E402
 from onrecord.evaluation import evaluate, load_queries  # noqa: E402
 from onrecord.ingest import ingest_files  # noqa: E402
 from onrecord.search import Searcher  # noqa: E402
-from onrecord.store import IndexReader  # noqa: E402
+from onrecord.store import open_store  # noqa: E402
 
 METRICS = ("R@1", "R@5", "MRR@10", "nDCG@10")
 
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             report = ingest_files([args.corpus], index, embedder)
             took = time.perf_counter() - t
-            reader = IndexReader(index)
+            reader = open_store(index)
             searcher = Searcher(reader, embedder)
             summary, _ = evaluate(queries, lambda q, s=searcher: [a.text for a in s.search(q, top_k=10).answers])
             times = []
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                 t = time.perf_counter()
                 embedder.embed([q["query"]])
                 times.append((time.perf_counter() - t) * 1e3)
-            vectors = np.stack([np.frombuffer(r[0], dtype=np.float32) for r in reader.db.execute("SELECT vector FROM passages ORDER BY id")])
+            vectors = np.stack([v for _, v in reader.iter_passages()])
             cos = (vectors * first_vectors).sum(1) if first_vectors is not None else np.ones(len(vectors))
             first_vectors = vectors if first_vectors is None else first_vectors
             rows.append((backend, report.passages, took, summary, float(np.median(times)), cos))

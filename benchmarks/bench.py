@@ -39,13 +39,12 @@ from tokenizers import Tokenizer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from onrecord import store  # noqa: E402
 from onrecord.chunking import chunk  # noqa: E402
 from onrecord.embedding import BACKENDS, DEFAULT_BACKEND, make_embedder, model_path  # noqa: E402
 from onrecord.ingest import collect_files, ingest_files, parse_many  # noqa: E402
-from onrecord.models import Passage  # noqa: E402
 from onrecord.search import Searcher  # noqa: E402
-from onrecord.store import IndexReader, IndexWriter, index_backend, read_manifest, transcript_from_row  # noqa: E402
+from onrecord.store import Filters, describe, open_store, open_writer  # noqa: E402
+from onrecord.store import vectors as local_vectors  # noqa: E402
 
 QUESTIONS = [
     "What did NATO say about Article 5?", "Iran nuclear weapons", "What did Kirby say about the hostages?",
@@ -107,32 +106,32 @@ def bench_ingest(corpus: Path, index: Path, embedder, torch_reference: bool) -> 
 
 def build_synthetic(source: Path, target: Path, size: int, mix: float = 0.5, seed: int = 0) -> float:
     """Repeat the real index at `source` into `target` until it holds `size` passages."""
-    reader = IndexReader(source)
-    pool = np.stack([np.frombuffer(r[0], dtype=np.float32) for r in reader.db.execute("SELECT vector FROM passages ORDER BY id")])
-    rng = np.random.default_rng(seed)
-    rows = reader.db.execute("SELECT * FROM transcripts").fetchall()
+    reader = open_store(source)
     per_transcript: dict[str, list] = {}
-    for p in reader.db.execute("SELECT * FROM passages ORDER BY id"):
-        per_transcript.setdefault(p["transcript_id"], []).append(p)
-    manifest = reader.manifest
+    vectors: list[np.ndarray] = []
+    for p, v in reader.iter_passages():
+        per_transcript.setdefault(p.transcript_id, []).append((p.passage(), v))
+        vectors.append(v)
+    pool = np.stack(vectors)
+    rng = np.random.default_rng(seed)
+    transcripts = [reader.transcript(i.id) for i in reader.transcripts()]
+    info = reader.info
     t0 = time.perf_counter()
     made, copy = 0, 0
-    with IndexWriter(target, manifest["model"], manifest["dim"], index_backend(manifest)) as w:
+    with open_writer(target, info.model, info.dim, info.backend) as w:
         while made < size:
-            for row in rows:
-                ps = per_transcript.get(row["id"], [])[: size - made]
+            for t in transcripts:
+                ps = per_transcript.get(t.id, [])[: size - made]
                 if not ps:
                     continue
-                t = transcript_from_row(row)
-                t = type(t)(**{**t.__dict__, "id": f"{t.id}-c{copy}", "file": f"c{copy}/{t.file}"})
-                passages = [Passage(transcript_id=t.id, turn_index=p["turn_index"], span=(p["start"], p["end"]),
-                                    text=p["text"], speaker=p["speaker"], role=p["role"], asked=p["asked"],
-                                    asked_by=p["asked_by"], topic=p["topic"], label=p["label"]) for p in ps]
-                vecs = np.stack([np.frombuffer(p["vector"], dtype=np.float32) for p in ps])
+                tid = f"{t.id}-c{copy}"
+                t2 = type(t)(**{**t.__dict__, "id": tid, "file": f"c{copy}/{t.file}"})
+                passages = [type(p)(**{**p.__dict__, "transcript_id": tid}) for p, _ in ps]
+                vecs = np.stack([v for _, v in ps])
                 if copy:
                     vecs = vecs + mix * pool[rng.integers(0, len(pool), len(vecs))]
                     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-                w.add(t, passages, vecs)
+                w.add(t2, passages, vecs)
                 made += len(ps)
                 if made >= size:
                     break
@@ -143,7 +142,7 @@ def build_synthetic(source: Path, target: Path, size: int, mix: float = 0.5, see
 
 
 def bench_ask(index: Path, embedder, questions: list[str], rounds: int) -> dict:
-    reader = IndexReader(index)
+    reader = open_store(index)
     searcher = Searcher(reader, embedder)
     for q in questions:  # warm-up: model loaded, pages touched, as in a running server
         searcher.search(q)
@@ -156,25 +155,26 @@ def bench_ask(index: Path, embedder, questions: list[str], rounds: int) -> dict:
             totals.append((time.perf_counter() - t) * 1e3)
             for k, v in r.timings_ms.items():
                 stages.setdefault(k, []).append(v)
-    inner = reader.search_index.index if hasattr(reader.search_index, "index") else reader.search_index
     out = {
         "queries": len(totals), "p50_ms": pct(totals, 50), "p99_ms": pct(totals, 99),
         "stages_p50_ms": {k: round(pct(v, 50), 2) for k, v in stages.items()},
         "stages_p99_ms": {k: round(pct(v, 99), 2) for k, v in stages.items()},
-        "dense_index": type(store._faiss().downcast_index(inner)).__name__,
+        "dense_index": getattr(getattr(reader, "vectors", None), "kind", reader.info.store),
         "recall_at_10": dense_recall(reader, embedder, questions),
     }
     reader.close()
     return out
 
 
-def dense_recall(reader: IndexReader, embedder, questions: list[str]) -> float:
-    """recall@10 of the index dense search asks (flat or graph) against exact search."""
+def dense_recall(reader, embedder, questions: list[str]) -> float | None:
+    """recall@10 of the store's dense search (flat or graph) against exact search, where the
+    store offers exact search (the local store)."""
+    if not hasattr(reader, "exact_search"):
+        return None
     hits = 0
     for q in questions:
-        qv = embedder.embed_query(q).reshape(1, -1)
-        _, got = reader.search_index.search(qv, 10, params=reader.search_params)
-        hits += len({int(i) for i in got[0] if i >= 0} & set(reader.exact_search(qv, 10)))
+        qv = embedder.embed_query(q)
+        hits += len(set(reader.dense(qv, Filters(), 10)) & set(reader.exact_search(qv, 10)))
     return hits / (10 * len(questions))
 
 
@@ -209,7 +209,7 @@ def row_line(row: dict) -> str:
     a = row["ask"]
     return (f"{row['passages']:>9,} {'synthetic' if row['synthetic'] else 'real':<9} {a['p50_ms']:7.1f} {a['p99_ms']:7.1f}   "
             + " ".join(f"{a['stages_p50_ms'].get(k, 0):6.2f}" for k in ("embed", "dense", "lexical", "rank", "present"))
-            + f"   {a['dense_index']:<13} {a['recall_at_10']:.4f} {row['cold']['first_answer_s']:6.2f} "
+            + f"   {a['dense_index']:<13} {a['recall_at_10'] if a['recall_at_10'] is not None else float('nan'):.4f} {row['cold']['first_answer_s']:6.2f} "
               f"{row['cold']['rss_mb']:7.0f} {row['cold']['peak_rss_mb']:7.0f}")
 
 
@@ -224,10 +224,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=1, help="passes over the queries per size")
     ap.add_argument("--mix", type=float, default=0.5, help="synthetic vectors: own + MIX * another real passage's")
     ap.add_argument("--no-torch", action="store_true", help="skip the torch model.encode reference")
-    ap.add_argument("--hnsw-threshold", type=int, default=store.HNSW_THRESHOLD,
+    ap.add_argument("--hnsw-threshold", type=int, default=local_vectors.HNSW_THRESHOLD,
                     help="passages above which the graph index is built (to exercise it at small sizes)")
     args = ap.parse_args(argv)
-    store.HNSW_THRESHOLD = args.hnsw_threshold
+    local_vectors.HNSW_THRESHOLD = args.hnsw_threshold
     questions = QUESTIONS
     if args.queries:
         questions = [json.loads(x)["query"] for x in args.queries.read_text().splitlines() if x.strip()]
@@ -249,12 +249,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    sentence-transformers model.encode [torch fp32] {i['torch_encode_s']:.1f} s: ingest = "
               f"{i['ingest_over_torch_encode']:.2f}x, raw [{i['backend']}] = {i['torch_encode_s'] / i['raw_encode_s']:.2f}x faster")
     rows = []
-    targets = [(read_manifest(real)["passages"], real, False)]
+    targets = [(describe(real).passages, real, False)]
     for size in args.sizes:
         target = args.work / f"n{size}-{args.backend}-mix{args.mix:g}"
-        manifest = read_manifest(target) if target.exists() else None
+        info = describe(target) if target.exists() else None
         build_s = None
-        if manifest is None or manifest["passages"] != size:
+        if info is None or info.passages != size:
             if target.exists():
                 shutil.rmtree(target)
             build_s = build_synthetic(real, target, size, args.mix)

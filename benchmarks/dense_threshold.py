@@ -3,7 +3,7 @@
     python benchmarks/dense_threshold.py --from-index INDEX [--sizes 50000 100000 200000 400000 1000000]
 
 For each size: one-question latency (p50/p99, k=100 as search asks) of exact flat search and of
-the HNSW graph onrecord builds (store.new_graph: fp16, its M, efConstruction and efSearch), the
+the HNSW graph onrecord builds (store.vectors.new_graph: fp16, its M, efConstruction and efSearch), the
 graph's build time and its recall@10 against exact search. Vectors are SYNTHETIC above the real
 index's size: its real vectors, then copies blended with another random real vector (own + 0.5 x
 other, renormalised); questions are the development questions, embedded with the index's backend.
@@ -23,7 +23,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import faiss  # noqa: E402
 
 from onrecord.embedding import make_embedder  # noqa: E402
-from onrecord.store import IndexReader, index_backend, new_graph  # noqa: E402
+from onrecord.store import open_store  # noqa: E402
+from onrecord.store.vectors import new_graph  # noqa: E402
 
 DEFAULT_QUESTIONS = ["What did NATO say about Article 5?", "Iran nuclear weapons", "hostages in Gaza"]
 
@@ -43,12 +44,12 @@ def main() -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[50_000, 100_000, 200_000, 400_000, 1_000_000])
     ap.add_argument("--queries", type=Path)
     args = ap.parse_args()
-    reader = IndexReader(args.from_index)
-    pool = np.stack([np.frombuffer(r[0], dtype=np.float32) for r in reader.db.execute("SELECT vector FROM passages ORDER BY id")])
+    reader = open_store(args.from_index)
+    pool = np.stack([v for _, v in reader.iter_passages()])
     questions = DEFAULT_QUESTIONS
     if args.queries:
         questions = [json.loads(x)["query"] for x in args.queries.read_text().splitlines() if x.strip()]
-    embedder = make_embedder(reader.manifest["model"], index_backend(reader.manifest))
+    embedder = make_embedder(reader.info.model, reader.info.backend)
     queries = np.stack([embedder.embed_query(q) for q in questions])
     rng = np.random.default_rng(0)
     print(f"{'passages':>9} {'flat p50':>9} {'flat p99':>9} {'graph p50':>9} {'graph p99':>9} {'build s':>8} {'recall@10':>9}")

@@ -1,9 +1,11 @@
 """A bounded load test on loopback: N concurrent clients asking for T seconds.
 
-    python benchmarks/load.py --index INDEX [--clients 16] [--seconds 60] [--queries QUERIES.jsonl]
+    python benchmarks/load.py --index INDEX [--clients 16] [--seconds 60] [--queries QUERIES.jsonl] [--workers 1 2 4]
     python benchmarks/load.py --url http://127.0.0.1:7860 --pid PID ...
 
-With --index it starts `python app.py` on a free loopback port itself (and stops it after). Each
+With --index it starts the server on a free loopback port itself (and stops it after): `python
+app.py` for one worker, `onrecord serve --workers N` (the API in N processes) for more, one run
+per --workers value, with a table of throughput at the end. Each
 client keeps one HTTP connection and sends POST /api/ask with questions taken in turn from the
 query file (or a built-in list), so most questions are not cached. It reports requests served,
 errors (any status but 200, or a failed connection), throughput, p50/p99 latency, and the
@@ -39,12 +41,34 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def start_server(index: Path) -> tuple[subprocess.Popen, str]:
+def tree_rss_mb(pid: int) -> float:
+    """The resident memory of a process and all its descendants (the workers of a server)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            total += rss_mb(p)
+        except OSError:
+            continue
+        todo += children.get(p, [])
+    return total
+
+
+def start_server(index: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "ONRECORD_INDEX": str(index), "ONRECORD_PORT": str(port), "ONRECORD_HOST": "127.0.0.1"}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "ONRECORD_INDEX": str(index), "ONRECORD_PORT": str(port), "ONRECORD_HOST": "127.0.0.1",
+           "ONRECORD_WORKERS": str(workers)}
+    command = [sys.executable, str(ROOT / "app.py")] if workers == 1 else [sys.executable, "-m", "onrecord", "serve"]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -101,7 +125,7 @@ def run(url: str, clients: int, seconds: float, questions: list[str], unique: bo
     samples, next_sample = [], 0.0
     while any(t.is_alive() for t in threads):
         if pid and time.monotonic() >= next_sample:
-            samples.append(round(rss_mb(pid)))
+            samples.append(round(tree_rss_mb(pid)))
             next_sample = time.monotonic() + max(1.0, seconds / 6)
         time.sleep(0.2)
     for t in threads:
@@ -125,33 +149,42 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--queries", type=Path)
     ap.add_argument("--unique", action="store_true", help="make every question unique (no query-cache hits)")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1], help="with --index: server processes, a run for each")
     args = ap.parse_args(argv)
     questions = QUESTIONS
     if args.queries:
         questions = [json.loads(line)["query"] for line in args.queries.read_text().splitlines() if line.strip()]
-    proc = None
-    if args.index:
-        proc, url = start_server(args.index)
-        pid = proc.pid
-    elif args.url:
-        url, pid = args.url, args.pid
-    else:
+    if not args.index and not args.url:
         ap.error("give --index or --url")
-    try:
-        run(url, 1, 2, questions)  # warm up: model and caches as in a server that has been up a while
-        start_rss = rss_mb(pid) if pid else float("nan")
-        result = run(url, args.clients, args.seconds, questions, args.unique, pid)
-        result.update(rss_start_mb=round(start_rss, 1), rss_end_mb=round(rss_mb(pid), 1) if pid else None)
-    finally:
-        if proc:
-            proc.terminate()
-            proc.wait()
-    print(f"{result['clients']} clients for {result['seconds']} s: {result['requests']} requests, {result['errors']} errors, "
-          f"{result['throughput_rps']} req/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms; "
-          f"server RSS {result['rss_start_mb']} MB at start, {result['rss_end_mb']} MB at end "
-          f"(samples: {result['rss_samples_mb']})")
-    print(json.dumps(result))
-    return result
+    results = []
+    for workers in args.workers if args.index else [1]:
+        proc = None
+        if args.index:
+            proc, url = start_server(args.index, workers)
+            pid = proc.pid
+        else:
+            url, pid = args.url, args.pid
+        try:
+            run(url, workers, 4 if workers > 1 else 2, questions)  # warm up: model and caches in every worker
+            start_rss = tree_rss_mb(pid) if pid else float("nan")
+            result = run(url, args.clients, args.seconds, questions, args.unique, pid)
+            result.update(workers=workers, rss_start_mb=round(start_rss, 1),
+                          rss_end_mb=round(tree_rss_mb(pid), 1) if pid else None)
+        finally:
+            if proc:
+                proc.terminate()
+                proc.wait()
+        print(f"{workers} worker(s), {result['clients']} clients for {result['seconds']} s: {result['requests']} requests, "
+              f"{result['errors']} errors, {result['throughput_rps']} req/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms; "
+              f"server RSS {result['rss_start_mb']} MB at start, {result['rss_end_mb']} MB at end "
+              f"(samples: {result['rss_samples_mb']})")
+        print(json.dumps(result))
+        results.append(result)
+    if len(results) > 1:
+        print(f"{'workers':>7} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'RSS MB':>7}")
+        for r in results:
+            print(f"{r['workers']:>7} {r['throughput_rps']:>7} {r['p50_ms']:>7} {r['p99_ms']:>7} {r['rss_end_mb']:>7}")
+    return results
 
 
 if __name__ == "__main__":

@@ -62,10 +62,11 @@ class Item:
 
 def self_supervised(reader, n: int, seed: int) -> list[dict]:
     """A sample of the index's exchanges: the reporter's question, its answer turn's text as gold."""
-    rows = reader.db.execute(
-        "SELECT p.transcript_id, p.turn_index, p.asked, t.file, group_concat(p.text, ' ') FROM passages p "
-        "JOIN transcripts t ON t.id = p.transcript_id WHERE p.asked IS NOT NULL "
-        "GROUP BY p.transcript_id, p.turn_index ORDER BY p.transcript_id, p.turn_index").fetchall()
+    turns: dict[tuple, list] = {}
+    for p, _ in reader.iter_passages():  # in id order: a turn's passages in order
+        if p.asked is not None:
+            turns.setdefault((p.transcript_id, p.turn_index), []).append(p)
+    rows = [(tid, turn, ps[0].asked, ps[0].file, " ".join(p.text for p in ps)) for (tid, turn), ps in sorted(turns.items())]
     first: dict[tuple, tuple] = {}
     for tid, turn, asked, file, text in rows:  # the first answer turn of each exchange
         if len(asked.split()) >= 8 and len(text.split()) >= 20:
@@ -80,15 +81,14 @@ def masked(searcher, q, qvec, target) -> tuple[Retrieved, dict[int, float]]:
     """The candidate lists of a self-supervised question with its own text out of its answer's evidence."""
     tid, asked = target
     retrieved = searcher.retrieve(q, qvec)
-    hits = searcher.reader.db.execute("SELECT id, topic, text FROM passages WHERE transcript_id=? AND asked=?",
-                                      (tid, asked)).fetchall()
-    own = {h[0] for h in hits}
-    texts = [Passage(tid, 0, (0, 0), h[2], "", "", topic=h[1]).embedding_text() for h in hits]  # as if unasked
+    hits = searcher.store.exchange_passages(tid, asked)
+    own = {h.id for h in hits}
+    texts = [Passage(tid, 0, (0, 0), h.text, "", "", topic=h.topic).embedding_text() for h in hits]  # as if unasked
     vecs = searcher.embedder.embed(texts)
-    cos = {h[0]: float(np.dot(v, qvec)) for h, v in zip(hits, vecs)}
+    cos = {h.id: float(np.dot(v, qvec)) for h, v in zip(hits, vecs)}
     dense = [(i, s) for i, s in retrieved.dense if i not in own]
     if dense:
-        kept = searcher.reader.vectors_of([i for i, _ in dense])
+        kept = searcher.store.vectors_of([i for i, _ in dense])
         floor = min(float(np.dot(kept[i], qvec)) for i, _ in dense)
         dense += [(i, c) for i, c in cos.items() if c >= floor]
     return Retrieved(dense=dense, answer_lexical=retrieved.answer_lexical,
@@ -202,7 +202,7 @@ def main() -> int:
     app = Onrecord(settings)
     t0 = time.perf_counter()
     with app.using() as searcher:
-        files = {t.file: t.id for t in searcher.reader.transcripts()}
+        files = {t.file: t.id for t in searcher.store.transcripts()}
         queries, kinds = [], set()
         for path in args.queries:
             for spec in load_queries(path):
@@ -210,7 +210,7 @@ def main() -> int:
                 queries.append(spec)
                 kinds.add(spec.get("kind", "all"))
         if args.self_supervised:
-            selfsup = self_supervised(searcher.reader, args.self_supervised, args.seed)
+            selfsup = self_supervised(searcher.store, args.self_supervised, args.seed)
             queries += selfsup
             kinds.add("self")
             if args.write_self:

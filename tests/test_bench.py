@@ -32,9 +32,9 @@ def test_benchmark_runs_end_to_end_at_tiny_sizes(tmp_path):
     assert [r["synthetic"] for r in result["sizes"]] == [False, True, True]
     assert (real["passages"], small["passages"], large["passages"]) == (ingest["passages"], 1500, 3000)
     # below the threshold dense search is exact (recall 1 by definition); above it, the graph
-    assert real["ask"]["dense_index"] == small["ask"]["dense_index"] == "IndexFlatIP"
+    assert real["ask"]["dense_index"] == small["ask"]["dense_index"] == "flat"
     assert real["ask"]["recall_at_10"] == 1.0
-    assert large["ask"]["dense_index"] == "IndexHNSWSQ" and 0.9 <= large["ask"]["recall_at_10"] <= 1.0
+    assert large["ask"]["dense_index"] == "hnsw" and 0.9 <= large["ask"]["recall_at_10"] <= 1.0
     for row in result["sizes"]:
         assert row["cold"]["answers"] > 0 and row["cold"]["first_answer_s"] > 0 and row["cold"]["peak_rss_mb"] > 50
         assert set(row["ask"]["stages_p50_ms"]) >= {"embed", "dense", "lexical", "rank", "present"}

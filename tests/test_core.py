@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +13,9 @@ from onrecord.cli import main
 from onrecord.errors import BadQuery, IndexError_, IndexLocked, ModelMismatch
 from onrecord.query import SpeakerNames
 from onrecord.ranking import FEATURES, Ranker, fit_listwise
-from onrecord.search import fts_query, parse_query
-from onrecord.store import IndexReader, IndexWriter, read_manifest
+from onrecord.search import parse_query
+from onrecord.store import LocalStore, LocalWriter, read_manifest
+from onrecord.store.tables import fts_query
 from onrecord.transcripts import parse_file
 
 
@@ -47,27 +49,27 @@ def test_seed_passage_carries_question_and_asker():
 def test_ingest_search_reingest_and_remove(app, fake_embedder):
     report = app.ingest_paths([str(DATA)])
     assert report.ok and len(report.added) == len(list(DATA.iterdir()))
-    manifest = read_manifest(app.index_dir)
+    manifest = read_manifest(app.index)
     assert manifest["passages"] == report.passages and manifest["model"] == "fake-hash-64"
 
     embedded = fake_embedder.texts_embedded
     again = app.ingest_paths([str(DATA)])
     assert not again.added and len(again.duplicates) == len(report.added)
     assert fake_embedder.texts_embedded == embedded, "re-ingest must not re-embed"
-    assert read_manifest(app.index_dir)["generation"] == manifest["generation"]
+    assert read_manifest(app.index)["generation"] == manifest["generation"]
 
     result = app.ask('"Article 5" retaliate', top_k=3)  # the fake embedder ranks loosely: quote to pin it
     top = result.answers[0]
     assert top.speaker == "Jens Stoltenberg" and top.asked_by == "TV 2"
-    seed = next(i for i in app.reader().transcripts() if i.file.endswith("nato-2020-01-06-stoltenberg.txt"))
-    full = app.reader().transcript(seed.id)
+    seed = next(i for i in app.store().transcripts() if i.file.endswith("nato-2020-01-06-stoltenberg.txt"))
+    full = app.store().transcript(seed.id)
     assert full.text[top.span[0] : top.span[1]] == top.text
 
     app.remove([seed.id])
-    reader = app.reader()
+    reader = app.store()
     assert seed.id not in {i.id for i in reader.transcripts()}
-    assert reader.vectors.ntotal == reader.counts()[1] == manifest["passages"] - len(chunk(full))
-    hits = reader.db.execute("SELECT count(*) FROM passages_fts WHERE passages_fts MATCH 'Stoltenberg'").fetchone()[0]
+    assert reader.vectors.exact.ntotal == reader.info.passages == manifest["passages"] - len(chunk(full))
+    hits = reader.tables.db.execute("SELECT count(*) FROM passages_fts WHERE passages_fts MATCH 'Stoltenberg'").fetchone()[0]
     assert hits == 0
     assert reader.document_frequency(["stoltenberg", "soleimani"]) in ({}, {"stoltenberg": 0, "soleimani": 0})
     assert all(a.transcript.id != seed.id for a in app.ask("Article 5 Iran retaliate", top_k=10).answers)
@@ -88,7 +90,7 @@ def test_bad_files_are_reported_and_the_rest_lands(app, tmp_path, capsys):
     (batch / "notes.docx").write_bytes(b"PK\x03\x04")  # not a transcript type: ignored in folders
     (batch / "huge.txt").write_bytes(b"MR. A: " + b"word " * (2 * 1024 * 1024 // 5))
     app.settings = app.settings.model_copy(update={"max_upload_mb": 1.0})
-    code = main(["ingest", str(batch), "--index", str(app.index_dir)], onrecord=app)
+    code = main(["ingest", str(batch), "--index", str(app.index)], onrecord=app)
     out = capsys.readouterr().out
     assert code == 1
     assert "3 transcript(s) added" in out and "6 failed" in out
@@ -99,12 +101,12 @@ def test_bad_files_are_reported_and_the_rest_lands(app, tmp_path, capsys):
     assert "no-text.json: record 1 has no 'text' field" in out
     assert "dangling.txt: cannot read the file" in out
     assert "huge.txt: the file is 2.0 MB; the limit is 1 MB" in out
-    titles = {i.file for i in app.reader().transcripts()}
+    titles = {i.file for i in app.store().transcripts()}
     assert titles == {"seed.txt", "latin1.txt", "script.html"}
-    html = app.reader().transcript(next(i.id for i in app.reader().transcripts() if i.file == "script.html"))
+    html = app.store().transcript(next(i.id for i in app.store().transcripts() if i.file == "script.html"))
     assert "alert" not in html.text and "Menu" not in html.text
-    latin = next(i for i in app.reader().transcripts() if i.file == "latin1.txt")
-    assert "café crème brûlée." in app.reader().transcript(latin.id).text
+    latin = next(i for i in app.store().transcripts() if i.file == "latin1.txt")
+    assert "café crème brûlée." in app.store().transcript(latin.id).text
 
 
 def test_folder_with_thousands_of_files(app, tmp_path):
@@ -114,13 +116,13 @@ def test_folder_with_thousands_of_files(app, tmp_path):
         (batch / f"{i:04d}.md").write_text(f"---\ntitle: Briefing {i}\ndate: 2024-01-01\n---\nMS. A: Answer number {i} about topic {i % 7}.\n")
     report = app.ingest_paths([str(batch)])
     assert report.ok and len(report.added) == 2000 and report.passages == 2000
-    assert app.reader().counts() == (2000, 2000)
+    assert (app.store().info.transcripts, app.store().info.passages) == (2000, 2000)
 
 
 def test_cli_ask_json_matches_the_contract(app, capsys):
-    assert main(["ingest", str(SEED), "--index", str(app.index_dir)], onrecord=app) == 0
+    assert main(["ingest", str(SEED), "--index", str(app.index)], onrecord=app) == 0
     capsys.readouterr()
-    assert main(["ask", "Article 5 retaliate Iran", "--json", "-k", "2", "--index", str(app.index_dir)], onrecord=app) == 0
+    assert main(["ask", "Article 5 retaliate Iran", "--json", "-k", "2", "--index", str(app.index)], onrecord=app) == 0
     payload = json.loads(capsys.readouterr().out)
     assert set(payload) == {"question", "answers", "no_answer", "interpreted"}
     assert set(payload["interpreted"]) == {"speakers", "read_as", "organisation", "years", "phrases", "speaker",
@@ -132,60 +134,60 @@ def test_cli_ask_json_matches_the_contract(app, capsys):
     assert a["transcript"]["date"] == "2020-01-06"
     for start, end in a["highlights"]:
         assert 0 <= start < end <= len(a["text"])
-    assert main(["documents", "list", "--index", str(app.index_dir)], onrecord=app) == 0
+    assert main(["documents", "list", "--index", str(app.index)], onrecord=app) == 0
     assert "NATO addresses Middle East tensions" in capsys.readouterr().out
 
 
 def test_cli_reports_missing_index_cleanly(app, capsys):
-    assert main(["ask", "anything", "--index", str(app.index_dir / "nope")], onrecord=app) == 2
+    assert main(["ask", "anything", "--index", str(Path(app.index) / "nope")], onrecord=app) == 2
     assert "no index at" in capsys.readouterr().err
 
 
 def test_index_refuses_another_model_and_a_second_writer(app):
     app.ingest_paths([str(SEED)])
     with pytest.raises(ModelMismatch, match="fake-hash-64"):
-        IndexWriter(app.index_dir, "other-model", 64, "fake")
+        LocalWriter(app.index, "other-model", 64, "fake")
     with pytest.raises(ModelMismatch, match="ONRECORD_BACKEND=fake"):  # vectors of one backend only
-        IndexWriter(app.index_dir, "fake-hash-64", 64, "onnx-int8")
-    with IndexWriter(app.index_dir, "fake-hash-64", 64, "fake"):
+        LocalWriter(app.index, "fake-hash-64", 64, "onnx-int8")
+    with LocalWriter(app.index, "fake-hash-64", 64, "fake"):
         with pytest.raises(IndexLocked, match="being written"):
-            IndexWriter(app.index_dir, "fake-hash-64", 64, "fake")
+            LocalWriter(app.index, "fake-hash-64", 64, "fake")
 
 
 def test_failed_write_leaves_previous_generation_answering(app):
     app.ingest_paths([str(SEED)])
-    before = read_manifest(app.index_dir)
+    before = read_manifest(app.index)
     t = parse_file(DATA / "1977-09-21-carter-news-conference.md")[0]
     with pytest.raises(IndexError_, match="could not write the index .*the previous index is unchanged"):
-        with IndexWriter(app.index_dir, "fake-hash-64", 64, "fake") as w:
+        with LocalWriter(app.index, "fake-hash-64", 64, "fake") as w:
             w.add(t, chunk(t), FakeEmbedder().embed([p.embedding_text() for p in chunk(t)]))
             raise OSError(28, "No space left on device")
     # a bug (any other error) is not passed off as a write error, and loses nothing either
     with pytest.raises(RuntimeError, match="crash before commit"):
-        with IndexWriter(app.index_dir, "fake-hash-64", 64, "fake") as w:
+        with LocalWriter(app.index, "fake-hash-64", 64, "fake") as w:
             w.add(t, chunk(t), FakeEmbedder().embed([p.embedding_text() for p in chunk(t)]))
             raise RuntimeError("crash before commit")
-    assert read_manifest(app.index_dir) == before
-    assert not list(app.index_dir.glob("gen-*.tmp"))
-    reader = IndexReader(app.index_dir)
-    assert reader.counts() == (1, before["passages"]) and reader.vectors.ntotal == before["passages"]
+    assert read_manifest(app.index) == before
+    assert not list(Path(app.index).glob("gen-*.tmp"))
+    reader = LocalStore(app.index)
+    assert (reader.info.transcripts, reader.info.passages) == (1, before["passages"]) and reader.vectors.exact.ntotal == before["passages"]
 
 
 def test_reader_switches_to_a_new_generation(app):
     app.ingest_paths([str(SEED)])
-    reader = app.reader()
+    reader = app.store()
     other = type(app)(app.settings, embedder=FakeEmbedder())
     other.ingest_paths([str(DATA / "1977-09-21-carter-news-conference.md")])
-    assert reader.counts()[0] == 1, "a reader keeps its generation"
-    assert app.reader() is not reader and app.reader().counts()[0] == 2
+    assert reader.info.transcripts == 1, "a reader keeps its generation"
+    assert app.store() is not reader and app.store().info.transcripts == 2
 
 
 def test_corrupt_vectors_file_is_named(app):
     app.ingest_paths([str(SEED)])
-    manifest = read_manifest(app.index_dir)
-    (app.index_dir / manifest["data"] / "vectors.faiss").write_bytes(b"garbage")
+    manifest = read_manifest(app.index)
+    (Path(app.index) / manifest["data"] / "vectors.faiss").write_bytes(b"garbage")
     with pytest.raises(Exception, match="vectors.faiss is corrupt"):
-        IndexReader(app.index_dir)
+        LocalStore(app.index)
 
 
 def test_filters_speaker_and_dates(app):
@@ -286,43 +288,43 @@ def test_embedder_vectors_are_normalised(fake_embedder):
 
 
 def test_graph_index_above_the_threshold_is_kept_in_step(app, monkeypatch):
-    import onrecord.store as store
+    import onrecord.store.vectors as store
 
     monkeypatch.setattr(store, "HNSW_THRESHOLD", 20)
     app.ingest_paths([str(SEED), str(DATA / "1977-09-21-carter-news-conference.md")])
-    reader = app.reader()
-    data = app.index_dir / read_manifest(app.index_dir)["data"]
-    assert (data / store.HNSW).is_file() and reader.search_index is not reader.vectors
-    assert reader.search_index.ntotal == reader.vectors.ntotal
+    reader = app.store()
+    data = Path(app.index) / read_manifest(app.index)["data"]
+    assert (data / store.HNSW).is_file() and reader.vectors.graph is not None
+    assert reader.vectors.graph.ntotal == reader.vectors.exact.ntotal
     app.ingest_paths([str(DATA / "1961-03-23-kennedy-news-conference.md")])  # added to the graph
-    reader = app.reader()
-    assert reader.search_index.ntotal == reader.vectors.ntotal == reader.counts()[1]
+    reader = app.store()
+    assert reader.vectors.graph.ntotal == reader.vectors.exact.ntotal == reader.info.passages
     q = FakeEmbedder().embed_query("Bert Lance resignation")
-    _, approx = reader.search_index.search(q.reshape(1, -1), 10)
+    _, approx = reader.vectors.graph.search(q.reshape(1, -1), 10)
     assert len(set(approx[0]) & set(reader.exact_search(q, 10))) >= 9
     app.ingest_paths([str(DATA / "2021-05-11-press-briefing-by-press-secretary-jen-psaki-secretary-of-energy-jennifer-"
                               "granholm-and-secretary-of-homeland-security-alejandro-mayorkas-may-11-2021.md")])
-    reader = app.reader()
+    reader = app.store()
     seed, carter = (next(i.id for i in reader.transcripts() if i.date == d) for d in ("2020-01-06", "1977-09-21"))
-    seed_ids = [r[0] for r in reader.db.execute("SELECT id FROM passages WHERE transcript_id=?", (seed,))]
+    seed_ids = [r[0] for r in reader.tables.db.execute("SELECT id FROM passages WHERE transcript_id=?", (seed,))]
     seed_vectors = np.stack(list(reader.vectors_of(seed_ids).values()))
-    n_graph = reader.search_index.ntotal
+    n_graph = reader.vectors.graph.ntotal
 
     app.remove([seed])  # 10 of 191 passages: the graph stays, the removed ids are skipped
-    reader = app.reader()
-    data = app.index_dir / read_manifest(app.index_dir)["data"]
+    reader = app.store()
+    data = Path(app.index) / read_manifest(app.index)["data"]
     assert sorted(np.load(data / store.REMOVED)) == sorted(seed_ids)
-    assert reader.search_index.ntotal == n_graph == reader.counts()[1] + len(seed_ids)
+    assert reader.vectors.graph.ntotal == n_graph == reader.info.passages + len(seed_ids)
     for v in seed_vectors:  # the removed passages' own vectors find everything but them
-        _, got = reader.search_index.search(v.reshape(1, -1), 50, params=reader.search_params)
+        _, got = reader.vectors.graph.search(v.reshape(1, -1), 50, params=reader.vectors.params)
         assert len(got[0][got[0] >= 0]) == 50 and not set(got[0]) & set(seed_ids)
     assert all(a.transcript.id != seed for a in app.ask("Article 5 Iran", top_k=10).answers)
 
     app.remove([carter])  # now over HNSW_MAX_REMOVED: rebuilt from the exact vectors
-    reader = app.reader()
-    data = app.index_dir / read_manifest(app.index_dir)["data"]
-    assert not (data / store.REMOVED).exists() and reader.search_params is None
-    assert reader.search_index.ntotal == reader.vectors.ntotal == reader.counts()[1]
+    reader = app.store()
+    data = Path(app.index) / read_manifest(app.index)["data"]
+    assert not (data / store.REMOVED).exists() and reader.vectors.params is None
+    assert reader.vectors.graph.ntotal == reader.vectors.exact.ntotal == reader.info.passages
     assert all(a.transcript.id not in (seed, carter) for a in app.ask("Bert Lance Article 5", top_k=10).answers)
 
 
@@ -360,7 +362,7 @@ def test_cli_edges_end_cleanly(app, capsys):
         assert f"cannot serve on 127.0.0.1:{port}" in err and "serving on" not in err
     script = ("import sys; sys.path.insert(0, 'tests'); from conftest import FakeEmbedder; from onrecord.config import "
               "Settings; from onrecord.service import Onrecord; from onrecord.cli import main; "
-              f"sys.exit(main(['ask', 'Article 5', '-k', '20', '--json'], onrecord=Onrecord(Settings(index={str(app.index_dir)!r}), "
+              f"sys.exit(main(['ask', 'Article 5', '-k', '20', '--json'], onrecord=Onrecord(Settings(index={str(app.index)!r}), "
               "embedder=FakeEmbedder())))")
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             cwd=str(SEED.parent.parent.parent))

@@ -14,13 +14,13 @@ from onrecord.config import Settings
 from onrecord.embedding import OnnxEmbedder, SentenceTransformerEmbedder, _st_config, export_onnx
 from onrecord.errors import ModelMismatch, OnrecordError
 from onrecord.service import Onrecord, backend_for
-from onrecord.store import IndexWriter, read_manifest
+from onrecord.store import LocalWriter, read_manifest
 
 
 def test_auto_backend_is_the_index_s_own_or_the_default_for_a_new_index(tmp_path):
     settings = Settings(index=tmp_path / "index")
     assert backend_for(settings) == "onnx-int8"
-    with IndexWriter(settings.index, "all-MiniLM-L6-v2", 384, "torch") as w:
+    with LocalWriter(settings.index, "all-MiniLM-L6-v2", 384, "torch") as w:
         w.commit()
     assert read_manifest(settings.index)["backend"] == "torch"
     assert backend_for(settings) == "torch"  # an index keeps answering with the backend it was built with
@@ -78,7 +78,7 @@ def test_onnx_computes_the_same_vectors_as_torch_and_int8_nearly(tmp_path):
 @pytest.mark.slow
 def test_a_process_that_only_answers_never_imports_torch(real_app):
     code = ("import sys; from onrecord.config import Settings; from onrecord.service import Onrecord;"
-            f"r = Onrecord(Settings(index={str(real_app.index_dir)!r})).ask('What did NATO say about Article 5?');"
+            f"r = Onrecord(Settings(index={str(real_app.index)!r})).ask('What did NATO say about Article 5?');"
             "assert r.answers[0].speaker == 'Jens Stoltenberg', r.answers[0];"
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,

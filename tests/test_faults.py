@@ -15,7 +15,7 @@ from conftest import SEED, FakeEmbedder
 from onrecord.api import create_app
 from onrecord.errors import IndexError_
 from onrecord.service import Onrecord
-from onrecord.store import DB, MANIFEST, IndexReader, IndexWriter, read_manifest
+from onrecord.store import DB, MANIFEST, LocalStore, LocalWriter, read_manifest
 
 HARNESS = Path(__file__).parent / "ingest_harness.py"
 
@@ -51,9 +51,9 @@ def seeded(app) -> Onrecord:
 
 
 def assert_answers(index: Path, transcripts: int) -> None:
-    reader = IndexReader(index)
-    assert reader.counts()[0] == transcripts
-    assert reader.vectors.ntotal == reader.counts()[1]
+    reader = LocalStore(index)
+    assert reader.info.transcripts == transcripts
+    assert reader.vectors.exact.ntotal == reader.info.passages
     from onrecord.search import Searcher
 
     result = Searcher(reader, FakeEmbedder()).search('"Article 5" retaliate', top_k=1)
@@ -62,7 +62,7 @@ def assert_answers(index: Path, transcripts: int) -> None:
 
 
 def test_kill_9_at_many_moments_leaves_the_old_index_and_a_rerun_completes(seeded, corpus):
-    index = seeded.index_dir
+    index = Path(seeded.index)
     moments = ["start", 0.3, 0.8, 1.5, "embedding", "after-embedding", 2.5]
     hit = []
     for moment in moments:
@@ -96,20 +96,20 @@ def test_kill_9_at_many_moments_leaves_the_old_index_and_a_rerun_completes(seede
 
 
 def test_a_second_ingest_is_refused_while_one_runs(seeded, corpus, tmp_path):
-    first = harness(seeded.index_dir, [corpus], delay=0.1)
+    first = harness(seeded.index, [corpus], delay=0.1)
     first.stdout.readline()  # it holds the lock and is embedding
     other = tmp_path / "other.md"
     other.write_text("---\ntitle: Other\n---\nMS. ROE: Something else entirely.\n")
-    second = harness(seeded.index_dir, [other])
+    second = harness(seeded.index, [other])
     _, err = second.communicate(timeout=60)
     assert second.returncode == 2 and "is being written by pid" in err and "try again" in err
     first.communicate(timeout=120)
     assert first.returncode == 0
-    assert read_manifest(seeded.index_dir)["transcripts"] == 41
+    assert read_manifest(seeded.index)["transcripts"] == 41
 
 
 def test_full_disk_fails_cleanly_with_the_old_index_intact(seeded, corpus):
-    index = seeded.index_dir
+    index = Path(seeded.index)
     before = read_manifest(index)
     db_size = (index / before["data"] / DB).stat().st_size
     proc = harness(index, [corpus], max_file_bytes=db_size + 4096)
@@ -124,7 +124,7 @@ def test_full_disk_fails_cleanly_with_the_old_index_intact(seeded, corpus):
 
 def test_server_answers_from_the_old_generation_while_an_ingest_runs(seeded, corpus):
     client = TestClient(create_app(seeded.settings, seeded, ui=False))
-    proc = harness(seeded.index_dir, [corpus], delay=0.1)
+    proc = harness(seeded.index, [corpus], delay=0.1)
     proc.stdout.readline()
     for _ in range(5):
         assert client.get("/api/health").json()["transcripts"] == 1
@@ -135,32 +135,32 @@ def test_server_answers_from_the_old_generation_while_an_ingest_runs(seeded, cor
 
 
 def test_truncated_or_corrupt_index_files_are_named_with_the_fix(seeded):
-    index = seeded.index_dir
+    index = Path(seeded.index)
     data = index / read_manifest(index)["data"]
     db = data / DB
     db.write_bytes(db.read_bytes()[:2000])
     with pytest.raises(IndexError_, match=r"onrecord\.sqlite is corrupt .*rebuild the index"):
-        IndexReader(index)
+        LocalStore(index)
     (index / MANIFEST).write_text('{"format": 1, "data": ')
     with pytest.raises(IndexError_, match=r"manifest\.json is unreadable"):
-        IndexReader(index)
+        LocalStore(index)
 
 
 def test_missing_vectors_file_is_named(seeded):
-    index = seeded.index_dir
+    index = Path(seeded.index)
     (index / read_manifest(index)["data"] / "vectors.faiss").unlink()
     with pytest.raises(IndexError_, match=r"vectors\.faiss is missing"):
-        IndexReader(index)
+        LocalStore(index)
 
 
 def test_stale_temporary_generation_is_cleaned_by_the_next_writer(seeded):
-    stale = seeded.index_dir / "gen-000099.tmp"
+    stale = Path(seeded.index) / "gen-000099.tmp"
     stale.mkdir()
     (stale / DB).write_bytes(b"half written")
-    with IndexWriter(seeded.index_dir, "fake-hash-64", 64, "fake") as w:
+    with LocalWriter(seeded.index, "fake-hash-64", 64, "fake") as w:
         w.commit()
     assert not stale.exists()
-    assert_answers(seeded.index_dir, 1)
+    assert_answers(seeded.index, 1)
 
 
 def test_concurrent_questions_while_generations_change(seeded, corpus):
@@ -183,11 +183,11 @@ def test_concurrent_questions_while_generations_change(seeded, corpus):
         t.start()
     try:
         for _ in range(2):  # publish, then publish again with nothing new and a removal in between
-            proc = harness(seeded.index_dir, [corpus], delay=0.02)
+            proc = harness(seeded.index, [corpus], delay=0.02)
             proc.communicate(timeout=120)
             assert proc.returncode == 0
             other = Onrecord(seeded.settings, embedder=FakeEmbedder())
-            ids = [i.id for i in other.reader().transcripts() if i.date != "2020-01-06"][:20]
+            ids = [i.id for i in other.store().transcripts() if i.date != "2020-01-06"][:20]
             other.remove(ids)
     finally:
         stop.set()
@@ -195,4 +195,4 @@ def test_concurrent_questions_while_generations_change(seeded, corpus):
             t.join()
     assert not errors, errors[:3]
     assert answered and all(answered)
-    assert seeded.reader().generation == read_manifest(seeded.index_dir)["generation"]
+    assert seeded.store().info.generation == read_manifest(seeded.index)["generation"]

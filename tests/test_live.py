@@ -23,6 +23,7 @@ CHROMIUM_ARGS = [
 ]
 
 pytestmark = pytest.mark.slow
+LIVE: dict = {}  # what the server fixture made (its index), for the tests that start another server on it
 
 
 def _free_port() -> int:
@@ -46,6 +47,7 @@ def server(tmp_path_factory):
     """`python app.py` on a free port with no index yet: it builds one from the bundled samples."""
     port = _free_port()
     index = tmp_path_factory.mktemp("live") / "index"
+    LIVE["index"] = index
     env = {**os.environ, "ONRECORD_INDEX": str(index), "ONRECORD_PORT": str(port), "HF_HUB_OFFLINE": "1"}
     log = open(index.parent / "server.log", "w")
     started = time.monotonic()
@@ -81,6 +83,36 @@ def test_first_run_builds_the_default_index_and_answers_over_http(server):
     assert top["transcript"]["date"] == "2020-01-06" and not body["no_answer"]
     status, err = _get(server + "/api/ask", {"question": ""})
     assert status == 422 and "question" in err["detail"]
+
+
+def test_serve_with_workers_answers_from_several_processes_over_one_index(server):
+    """`onrecord serve --workers 2`: the API in two processes over the index the first server
+    built (read-only per generation, so two readers need nothing between them)."""
+    port = _free_port()
+    env = {**os.environ, "ONRECORD_INDEX": str(LIVE["index"]), "ONRECORD_PORT": str(port), "HF_HUB_OFFLINE": "1"}
+    log = open(LIVE["index"].parent / "workers.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "onrecord", "serve", "--workers", "2"], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, (LIVE["index"].parent / "workers.log").read_text()[-2000:]
+            try:
+                if _get(base + "/api/health")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert len(children) >= 2, "uvicorn's two worker processes"
+        for _ in range(6):
+            status, body = _get(base + "/api/ask", {"question": "What did NATO say about Article 5?", "top_k": 1})
+            assert status == 200 and body["answers"][0]["speaker"] == "Jens Stoltenberg"
+        assert _get(base + "/api/health")[1]["store"] == "local"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+        log.close()
 
 
 def test_short_load_run_has_no_errors(server):

@@ -49,7 +49,7 @@ def test_an_answer_is_shown_from_the_start_of_its_turn_or_marked_as_an_excerpt(d
     passage); only when the best passage lies beyond that is it shown alone, as an excerpt."""
     from onrecord.search import ANSWER_WORDS
 
-    reader = dev_app.reader()
+    reader = dev_app.store()
     seen = {True: 0, False: 0}
     for question in QUESTIONS + ["What did the President say about the economy and jobs?", "Tell us about the budget"]:
         for a in dev_app.ask(question, top_k=20).answers:

@@ -35,7 +35,7 @@ def test_off_topic_question_gets_nothing_on_the_record(real_app):
 
 def test_every_answer_over_the_development_queries_is_verbatim(real_app):
     """Each answer is its transcript's canonical span, and a contiguous run of the source file."""
-    reader = real_app.reader()
+    reader = real_app.store()
     texts = {i.id: reader.transcript(i.id).text for i in reader.transcripts()}
     raw = {p.name: " ".join(normalize(p.read_text(encoding="utf-8"))) for p in DATA.iterdir()}
     queries = [json.loads(line) for line in QUERIES.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -19,7 +19,7 @@ from live_server import call_ui, serving
 from onrecord.cli import main as cli
 from onrecord.errors import IndexError_
 from onrecord.service import Onrecord
-from onrecord.store import DB, MANIFEST, VECTORS, IndexReader, read_manifest
+from onrecord.store import DB, MANIFEST, VECTORS, LocalStore, read_manifest
 
 GOOD = DATA / "1977-09-21-carter-news-conference.md"
 
@@ -71,7 +71,7 @@ def test_the_ui_upload_event_ingests_only_files_the_browser_uploaded(seeded, tmp
         entry = {"path": str(planted), "orig_name": "planted.md", "meta": {"_type": "gradio.FileData"}}
         kind, payload = call_ui(base, "upload", [[entry], ""])
         assert "Added 1 transcript" not in json.dumps(payload)
-        assert seeded.reader().counts()[0] == 1 and planted.exists()
+        assert seeded.store().info.transcripts == 1 and planted.exists()
         # a real upload through the page's upload endpoint is ingested, and then deleted
         with open(GOOD, "rb") as fh:
             up = httpx.post(base + "/gradio_api/upload", files={"files": (GOOD.name, fh, "text/markdown")})
@@ -80,7 +80,7 @@ def test_the_ui_upload_event_ingests_only_files_the_browser_uploaded(seeded, tmp
         kind, payload = call_ui(base, "upload", [[{"path": stored, "orig_name": GOOD.name,
                                                   "meta": {"_type": "gradio.FileData"}}], ""])
         assert kind == "complete" and "Added 1 transcript(s)" in json.dumps(payload), payload
-        assert seeded.reader().counts()[0] == 2 and not Path(stored).exists()
+        assert seeded.store().info.transcripts == 2 and not Path(stored).exists()
 
 
 def test_ui_uploads_need_the_key_when_one_is_set_and_are_size_capped(settings):
@@ -284,7 +284,7 @@ def test_a_full_disk_during_delete_is_a_clean_error_and_frees_the_lock(small_dis
 
     core = Onrecord(Settings(index=small_disk / "index"), embedder=FakeEmbedder())
     assert core.ingest_paths([str(SEED), str(GOOD)]).ok
-    ids = [t.id for t in core.reader().transcripts()]
+    ids = [t.id for t in core.store().transcripts()]
     filler = fill(small_disk)
     with serving(core, ui=False) as base:
         r = httpx.delete(f"{base}/api/transcripts/{ids[0]}", timeout=60)
@@ -322,7 +322,7 @@ def test_old_generations_are_closed_once_no_search_uses_them(seeded):
             assert r.status_code == 200, r.text
             assert client.post("/api/ask", json={"question": f"reason {n}"}).status_code == 200
         assert client.get("/api/health").json()["transcripts"] == 21
-    assert _deleted_files_held(seeded.index_dir) == []
+    assert _deleted_files_held(seeded.index) == []
 
 
 def test_many_speakers_live_in_the_database_not_the_manifest(app, tmp_path):
@@ -337,9 +337,9 @@ def test_many_speakers_live_in_the_database_not_the_manifest(app, tmp_path):
     t0 = time.perf_counter()
     assert app.ingest_paths([str(path), str(SEED)]).ok
     assert time.perf_counter() - t0 < 60
-    manifest_bytes = (app.index_dir / MANIFEST).stat().st_size
-    assert manifest_bytes < 4096 and "speakers" not in read_manifest(app.index_dir)
-    assert len(app.reader().speakers()) > 19_000
+    manifest_bytes = (Path(app.index) / MANIFEST).stat().st_size
+    assert manifest_bytes < 4096 and "speakers" not in read_manifest(app.index)
+    assert len(app.store().speaker_registry()) > 19_000
     app.ask("budget office", top_k=5)  # warm
     times = []
     for _ in range(15):
@@ -372,11 +372,11 @@ def test_with_a_read_key_the_page_embeds_nothing_from_the_index(settings):
 
 
 def test_a_generation_left_by_a_crash_is_swept_by_the_next_writer(seeded):
-    current = seeded.index_dir / read_manifest(seeded.index_dir)["data"]
-    orphan = seeded.index_dir / "gen-000000"
+    current = Path(seeded.index) / read_manifest(seeded.index)["data"]
+    orphan = Path(seeded.index) / "gen-000000"
     shutil.copytree(current, orphan)  # as if a writer died between publishing and deleting the old one
     assert seeded.ingest_paths([str(GOOD)]).ok
-    assert not orphan.exists() and [p.name for p in seeded.index_dir.glob("gen-*")] == [read_manifest(seeded.index_dir)["data"]]
+    assert not orphan.exists() and [p.name for p in Path(seeded.index).glob("gen-*")] == [read_manifest(seeded.index)["data"]]
 
 
 @pytest.mark.parametrize("manifest, says", [
@@ -386,9 +386,9 @@ def test_a_generation_left_by_a_crash_is_swept_by_the_next_writer(seeded):
     ('{"format": 2, "model": "fake-hash-64", "dim": 64, "generation": 1, "data": "gen-000001", "checksums": [1]}', "damaged"),
 ])
 def test_a_damaged_manifest_is_named_with_the_fix(seeded, manifest, says, capsys):
-    (seeded.index_dir / MANIFEST).write_text(manifest)
+    (Path(seeded.index) / MANIFEST).write_text(manifest)
     with pytest.raises(IndexError_, match=says):
-        IndexReader(seeded.index_dir)
+        LocalStore(seeded.index)
     fresh = Onrecord(seeded.settings, embedder=FakeEmbedder())
     assert cli(["ask", "Article 5"], onrecord=fresh) == 2
     err = capsys.readouterr().err
@@ -396,16 +396,16 @@ def test_a_damaged_manifest_is_named_with_the_fix(seeded, manifest, says, capsys
 
 
 def test_old_manifest_speakers_field_of_another_shape_is_no_crash(seeded):
-    manifest = read_manifest(seeded.index_dir)
+    manifest = read_manifest(seeded.index)
     manifest["speakers"] = [1, 2]
-    (seeded.index_dir / MANIFEST).write_text(json.dumps(manifest))
+    (Path(seeded.index) / MANIFEST).write_text(json.dumps(manifest))
     assert Onrecord(seeded.settings, embedder=FakeEmbedder()).ask("Article 5").answers
 
 
 def test_a_manifest_garbled_while_serving_keeps_the_loaded_generation_answering(seeded):
     with serving(seeded, ui=False) as base:
         assert httpx.post(base + "/api/ask", json={"question": "Article 5"}).status_code == 200
-        (seeded.index_dir / MANIFEST).write_text('{"format": 2, "data": ')
+        (Path(seeded.index) / MANIFEST).write_text('{"format": 2, "data": ')
         for _ in range(3):
             r = httpx.post(base + "/api/ask", json={"question": "Article 5 retaliate"})
             assert r.status_code == 200 and r.json()["answers"][0]["speaker"] == "Jens Stoltenberg"
@@ -415,7 +415,7 @@ def test_a_manifest_garbled_while_serving_keeps_the_loaded_generation_answering(
 def test_a_database_overwritten_in_place_is_a_503_that_says_rebuild(seeded):
     with serving(seeded, ui=False) as base:
         assert httpx.post(base + "/api/ask", json={"question": "Article 5"}).status_code == 200
-        db = seeded.index_dir / read_manifest(seeded.index_dir)["data"] / DB
+        db = Path(seeded.index) / read_manifest(seeded.index)["data"] / DB
         size = db.stat().st_size
         with open(db, "r+b") as fh:  # the same file, its pages overwritten
             fh.write(os.urandom(size))
@@ -426,11 +426,11 @@ def test_a_database_overwritten_in_place_is_a_503_that_says_rebuild(seeded):
 
 
 def test_flipped_bytes_in_the_vectors_are_found_at_load(seeded):
-    vectors = seeded.index_dir / read_manifest(seeded.index_dir)["data"] / VECTORS
+    vectors = Path(seeded.index) / read_manifest(seeded.index)["data"] / VECTORS
     data = bytearray(vectors.read_bytes())
     for i in range(1000, len(data) // 2, max(1, len(data) // 10_000)):  # inside the vectors, not the header
         data[i] ^= 0x5A
 
     vectors.write_bytes(bytes(data))
     with pytest.raises(IndexError_, match="vectors.faiss is corrupt .*checksum.*rebuild"):
-        IndexReader(seeded.index_dir)
+        LocalStore(seeded.index)

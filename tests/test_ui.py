@@ -108,8 +108,8 @@ def test_the_ui_upload_reports_each_file_and_a_reader_with_the_key_can_remove(se
         text = json.dumps(out)
         assert kind == "complete" and "v2.md: \\u201cNATO addresses Middle East tensions\\u201d (6 January 2020)" in text
         assert "Jens Stoltenberg" in text and "may be another version of indexed transcript" in text
-        added = next(t for t in core.reader().transcripts() if t.file == "v2.md")
+        added = next(t for t in core.store().transcripts() if t.file == "v2.md")
         kind, out = call_ui(base, "remove", [added.id, "wrong"])
-        assert "Removal refused" in json.dumps(out) and core.reader().counts()[0] == 2
+        assert "Removal refused" in json.dumps(out) and core.store().info.transcripts == 2
         kind, out = call_ui(base, "remove", [added.id, "s3cret"])
-        assert "Removed" in json.dumps(out) and core.reader().counts()[0] == 1
+        assert "Removed" in json.dumps(out) and core.store().info.transcripts == 1

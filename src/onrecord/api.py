@@ -32,7 +32,7 @@ from .errors import BadQuery, IndexError_, IndexLocked, ModelError, NotFound, On
 from .search import MAX_QUESTION_CHARS
 from .server import prepare_environment
 from .service import Onrecord
-from .store import CORRUPTION_ERRORS, index_backend
+from .store import CORRUPTION_ERRORS, is_remote
 
 log = logging.getLogger("onrecord")
 # An upload up to this size is answered when its ingest is done (200 with the report); a larger
@@ -146,10 +146,9 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
     @app.get("/api/health", response_model=Health)
     def health(core: Core) -> Health:
         with core.using() as searcher:
-            reader = searcher.reader
-            n_t, n_p = reader.counts()
-            return Health(status="ok", transcripts=n_t, passages=n_p, model=reader.model,
-                          backend=index_backend(reader.manifest))
+            info = searcher.store.info
+            return Health(status="ok", transcripts=info.transcripts, passages=info.passages, model=info.model,
+                          backend=info.backend, store=info.store)
 
     @app.post("/api/ask", response_model=AskResponse, dependencies=Read)
     def ask(body: AskRequest, core: Core) -> AskResponse:
@@ -171,17 +170,17 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
     def list_speakers(core: Core) -> list[SpeakerOut]:
         """The index's spokespeople, one name per person, with the labels they stood under."""
         with core.using() as searcher:
-            return [SpeakerOut.of(s) for s in searcher.reader.speaker_registry()]
+            return [SpeakerOut.of(s) for s in searcher.store.speaker_registry()]
 
     @app.get("/api/transcripts", response_model=list[TranscriptRef], dependencies=Read)
     def list_transcripts(core: Core) -> list[TranscriptRef]:
         with core.using() as searcher:
-            return [TranscriptRef.of(i) for i in searcher.reader.transcripts()]
+            return [TranscriptRef.of(i) for i in searcher.store.transcripts()]
 
     @app.get("/api/transcripts/{tid}", response_model=TranscriptOut, dependencies=Read)
     def get_transcript(tid: str, core: Core) -> TranscriptOut:
         with core.using() as searcher:
-            return TranscriptOut.of(searcher.reader.transcript(tid))
+            return TranscriptOut.of(searcher.store.transcript(tid))
 
     @app.post("/api/transcripts", response_model=IngestOut, dependencies=[Depends(require_key)],
               responses={202: {"model": JobOut, "description": "A large upload: its ingest job, to follow."}})
@@ -206,7 +205,7 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
     @app.delete("/api/transcripts/{tid}", dependencies=[Depends(require_key)])
     def delete_transcript(tid: str, core: Core) -> dict:
         with core.using() as searcher:
-            searcher.reader.transcript_info(tid)  # 404 for an unknown id
+            searcher.store.transcript_info(tid)  # 404 for an unknown id
         core.jobs.call(lambda: core.remove([tid])).result()  # on the writer thread, after queued writes
         return {"deleted": tid}
 
@@ -262,7 +261,8 @@ def _blocked_paths(settings: Settings) -> list[str]:
     import gradio.utils
 
     upload = Path(gradio.utils.get_upload_folder()).resolve()
-    candidates = [Path(settings.index).resolve(), Path.cwd().resolve(), Path.home().resolve(),
+    index = [] if is_remote(settings.index) else [Path(settings.index).resolve()]
+    candidates = [*index, Path.cwd().resolve(), Path.home().resolve(),
                   *(Path(p) for p in ("/etc", "/proc", "/sys", "/root", "/home", "/var", "/usr", "/opt", "/srv"))]
     return [str(p) for p in candidates if not upload.is_relative_to(p)]
 

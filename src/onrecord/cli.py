@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def with_index(p):
-        p.add_argument("--index", type=Path, help="index directory (default: $ONRECORD_INDEX or indexes/default)")
+        p.add_argument("--index", help="index folder, milvus://HOST:PORT/NAME or milvus-lite:///PATH.db "
+                       "(default: $ONRECORD_INDEX or indexes/default)")
         return p
 
     p = with_index(sub.add_parser("ingest", help="add transcript files or folders to the index"))
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_index(sub.add_parser("serve", help="serve the HTTP API and the chat UI"))
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=int, help="server processes over the index (default 1: UI + API; more: the API only)")
 
     p = with_index(sub.add_parser("eval", help="retrieval metrics on graded query files"))
     p.add_argument("queries", type=Path, nargs="+", help="one or more query files (JSONL); with several, a table "
@@ -73,7 +75,7 @@ def _settings(args, settings: Settings) -> Settings:
     changes = {}
     if getattr(args, "index", None):
         changes["index"] = args.index
-    for key in ("host", "port"):
+    for key in ("host", "port", "workers"):
         if getattr(args, key, None):
             changes[key] = getattr(args, key)
     return settings.model_copy(update=changes)
@@ -204,7 +206,7 @@ def cmd_eval(app: Onrecord, args) -> int:
 
 def cmd_documents(app: Onrecord, args) -> int:
     if args.action == "list":
-        infos = app.reader().transcripts()
+        infos = app.store().transcripts()
         if getattr(args, "json", False):
             print(json.dumps([TranscriptRef.of(i).model_dump() for i in infos], indent=2, ensure_ascii=False))
         else:

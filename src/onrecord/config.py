@@ -16,7 +16,14 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ONRECORD_", extra="ignore")
 
-    index: Path = Field(Path("indexes/default"), description="Index directory.")
+    index: str = Field(
+        "indexes/default",
+        description="Where the index is: a folder, milvus://HOST:PORT/NAME (a Milvus server; its token in "
+        "ONRECORD_MILVUS_TOKEN) or milvus-lite:///PATH/FILE.db (Milvus Lite, in the process).",
+    )
+    milvus_token: str | None = Field(
+        None, description="Credentials for a Milvus server (user:password or an API key); the Milvus store reads it.",
+    )
     model: str = Field(
         "all-MiniLM-L6-v2",
         description="Embedding model: all-MiniLM-L6-v2 (bundled) or the path of a local sentence-transformers model.",
@@ -29,6 +36,10 @@ class Settings(BaseSettings):
     threads: int = Field(2, ge=1, le=64, description="CPU threads for the embedding model.")
     host: str = Field("127.0.0.1", description="Address `onrecord serve` listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port `onrecord serve` listens on.")
+    workers: int = Field(
+        1, ge=1, le=64,
+        description="Server processes `onrecord serve` runs over the index; above 1 they serve the API only (the UI needs one process).",
+    )
     api_key: str | None = Field(None, description="When set, writes (upload, delete) need `Authorization: Bearer KEY`.")
     read_key: str | None = Field(
         None, description="When set, reads (ask, transcripts, the UI) need this key or the API key; health stays open."
@@ -39,6 +50,11 @@ class Settings(BaseSettings):
         WEAK_SCORE, ge=0, le=1, description="Answers whose ranking score (0-1) is below this are weak; a weak top answer = no answer."
     )
     samples: Path | None = Field(None, description="Folder of transcripts for the first-run default index (default: the bundled samples).")
+
+    @field_validator("index", mode="before")
+    @classmethod
+    def _location(cls, v):
+        return str(v) if isinstance(v, Path) else v
 
     @field_validator("backend")
     @classmethod

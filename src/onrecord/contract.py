@@ -104,6 +104,7 @@ class Health(BaseModel):
     passages: int
     model: str
     backend: str = Field(description="Embedding backend the index's vectors came from: onnx, onnx-int8 or torch.")
+    store: str = Field("local", description="Where the index is kept: local (a folder), milvus or milvus-lite.")
     version: str = __version__
 
 

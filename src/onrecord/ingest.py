@@ -18,7 +18,7 @@ from .errors import TranscriptError
 from .inspection import structure_warnings
 from .models import Passage, Transcript
 from .registry import canonical_names
-from .store import IndexWriter
+from .store import open_writer
 from .transcripts import SUFFIXES, parse_source, sources_from_bytes
 
 MAX_FILE_MB = 20.0
@@ -139,7 +139,7 @@ def ingest_bytes(items: list[tuple[str, bytes]], index_dir: str | Path, embedder
     if not transcripts:
         return report
     embedder_dim = embedder.dim or _probe_dim(embedder)
-    with IndexWriter(index_dir, embedder.name, embedder_dim, embedder.backend) as writer:
+    with open_writer(index_dir, embedder.name, embedder_dim, embedder.backend) as writer:
         transcripts = canonical_names(transcripts, writer.known_speakers())  # one name per person
         fresh: list[tuple[Transcript, list[Passage]]] = []
         seen = set()
@@ -186,7 +186,7 @@ def ingest_bytes(items: list[tuple[str, bytes]], index_dir: str | Path, embedder
 
 def remove_transcripts(ids: list[str], index_dir: str | Path, model: str, dim: int, backend: str) -> None:
     """Delete transcripts from the index (everywhere) in one new generation."""
-    with IndexWriter(index_dir, model, dim, backend) as writer:
+    with open_writer(index_dir, model, dim, backend) as writer:
         for tid in ids:
             writer.remove(tid)
         writer.commit()

@@ -1,8 +1,8 @@
 """Retrieval: a question -> dense and lexical candidates -> learned ranking -> verbatim answers.
 
     question -> Query (query.py: phrases, speakers named or misspelt, organisation, years)
-             -> dense top-N (FAISS), BM25 top-N over the answers' words and top-N over the words of
-                the questions they answered (FTS5), filters applied inside each
+             -> dense top-N, BM25 top-N over the answers' words and top-N over the words of the
+                questions they answered (the store's: FAISS + FTS5, or Milvus), filters applied inside each
              -> one feature row per candidate, scored 0-1 by the shipped ranker (ranking.py)
              -> one answer per exchange, shown from the start of its turn, highlights, weak flags
 """
@@ -18,10 +18,10 @@ import numpy as np
 from .defaults import WEAK_SCORE  # noqa: F401 (the searcher's default; re-exported)
 from .embedding import Embedder
 from .errors import BadQuery
-from .models import Answer, Interpretation, SearchResult, TranscriptInfo, time_of
-from .query import _CONTROL, MAX_QUESTION_CHARS, Query, SpeakerNames, parse_query  # noqa: F401
+from .models import Answer, Interpretation, SearchResult, time_of
+from .query import MAX_QUESTION_CHARS, Query, SpeakerNames, parse_query  # noqa: F401
 from .ranking import Candidate, Hints, Ranker, Retrieved, features
-from .store import IndexReader
+from .store import ANSWER, QUESTION, Filters, PassageRecord, Store
 from .terms import terms_of
 from .transcripts.captions import moment_link
 
@@ -33,9 +33,6 @@ MAX_DF = 0.10  # lexical search skips words found in more than this share of pas
 MAX_TERMS = 12
 MAX_POSTINGS = 60_000  # and stops adding words (rarest first) once their posting lists hold this many passages
 SHORT_ANSWER_WORDS = 12  # shorter answers ("Which one?") stand for the longer answer of their exchange
-ANSWER_COLUMNS = "{text topic}"  # FTS5 column filter: the answer side of a passage (the speaker is a feature of its own)
-ANSWER_BM25 = "bm25(passages_fts, 1.0, 0.0, 0.0, 1.0)"
-QUESTION_BM25 = "bm25(passages_fts, 0.0, 1.0, 0.0, 0.0)"
 
 
 @lru_cache(maxsize=1)
@@ -46,16 +43,6 @@ def default_ranker() -> Ranker:
 def _folded(label: str) -> str:
     """A label as compared: lower case, periods and runs of white space as one space."""
     return " ".join(label.lower().replace(".", " ").split())
-
-
-def fts_query(terms: tuple[str, ...], phrases: tuple[str, ...], columns: str | None = None) -> str | None:
-    """An FTS5 MATCH expression: any content word; every quoted phrase; within `columns` (an FTS5
-    column filter) when given. Input is quoted, never parsed."""
-    words = [_CONTROL.sub("", t.replace('"', "")) for t in terms]
-    any_word = " OR ".join(f'"{w}"' for w in words if w)
-    must = " AND ".join('"' + _CONTROL.sub(" ", p.replace('"', "")) + '"' for p in phrases)
-    expr = f"({must}) AND ({any_word})" if must and any_word else must or any_word or None
-    return f"{columns} : ({expr})" if expr and columns else expr
 
 
 _SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+[\"”’)]*|$)")
@@ -87,9 +74,9 @@ def highlights(text: str, terms: tuple[str, ...], phrases: tuple[str, ...], limi
 class Searcher:
     """Answers questions from one index. Cheap to construct; the embedder loads on first query."""
 
-    def __init__(self, reader: IndexReader, embedder: Embedder, weak_score: float = WEAK_SCORE,
+    def __init__(self, store: Store, embedder: Embedder, weak_score: float = WEAK_SCORE,
                  ranker: Ranker | None = None):
-        self.reader = reader
+        self.store = store
         self.embedder = embedder
         self.weak_score = weak_score
         self.ranker = ranker
@@ -101,7 +88,7 @@ class Searcher:
     def known_speakers(self) -> list[str]:
         """The index's spokespeople, most passages first (read once: a reader never changes)."""
         if self._speakers is None:
-            self._speakers = [s for s, _ in self.reader.speakers()]
+            self._speakers = [s.name for s in self.store.speaker_registry()]
         return self._speakers
 
     def speaker_lookup(self) -> SpeakerNames:
@@ -114,7 +101,7 @@ class Searcher:
         "Admiral Kirby") is that speaker; anything else is matched as part of a name."""
         if self._aliases is None:  # built once per reader: a question costs one look-up
             self._aliases = {}
-            for s in self.reader.speaker_registry():
+            for s in self.store.speaker_registry():
                 for a in s.aliases:
                     self._aliases.setdefault(_folded(a), s.name)
         return self._aliases.get(_folded(given), given)
@@ -122,7 +109,7 @@ class Searcher:
     def _known_speaker(self, speaker: str) -> bool:
         """Whether a speaker filter (a resolved name, or part of one) matches any answer's speaker."""
         if self._names is None:
-            self._names = [n.lower() for n in self.reader.speaker_names()]
+            self._names = [n.lower() for n in self.store.speaker_names()]
         wanted = speaker.lower()
         return any(wanted in name for name in self._names)
 
@@ -142,64 +129,18 @@ class Searcher:
             if not self._known_speaker(speaker):
                 raise BadQuery(f"no speaker matches '{given}'")  # not "nothing on the record"
         return parse_query(question, self.speaker_lookup(), speaker, since, until,
-                           frequency=self.reader.document_frequency)
-
-    def _filter_sql(self, q: Query) -> tuple[str, list]:
-        where, args = [], []
-        if q.speaker:  # resolved once, in read()
-            where.append("p.speaker LIKE ? ESCAPE '\\'")
-            args.append("%" + q.speaker.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
-        if q.since:
-            where.append("t.date >= ?")
-            args.append(q.since)
-        if q.until:
-            where.append("t.date <= ?")
-            args.append(q.until)
-        return " AND ".join(where), args
-
-    def _allowed_ids(self, q: Query) -> np.ndarray | None:
-        where, args = self._filter_sql(q)
-        if not where:
-            return None
-        rows = self.reader.db.execute(
-            f"SELECT p.id FROM passages p JOIN transcripts t ON t.id = p.transcript_id WHERE {where}", args
-        )
-        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+                           frequency=self.store.document_frequency)
 
     def dense(self, qvec: np.ndarray, q: Query, n: int) -> list[int]:
-        import faiss
+        return self.store.dense(qvec, filters_of(q), n)
 
-        index = self.reader.search_index
-        if index.ntotal == 0:
+    def lexical(self, q: Query, n: int, side: str = ANSWER) -> list[tuple[int, float]]:
+        """BM25 top-n (passage id, score) over the answer's words (`side="answer"`: its text and
+        topic) or over the words of the question it answered (`side="question"`)."""
+        terms = self._selective(q.terms)
+        if not terms and not q.phrases:
             return []
-        allowed = self._allowed_ids(q)
-        params = self.reader.search_params  # the graph skips removed ids
-        if allowed is not None:
-            if len(allowed) == 0:
-                return []
-            if index is not self.reader.vectors:  # a filtered graph search can miss: filter exact vectors
-                index = self.reader.vectors
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        k = min(n, index.ntotal)
-        _, ids = index.search(qvec.reshape(1, -1).astype(np.float32), k, params=params)
-        return [int(i) for i in ids[0] if i >= 0]
-
-    def lexical(self, q: Query, n: int, side: str = "answer") -> list[tuple[int, float]]:
-        """BM25 top-n (passage id, score) over the answer's words (`side="answer"`: its text, speaker
-        and topic) or over the words of the question it answered (`side="question"`)."""
-        columns, order = (ANSWER_COLUMNS, ANSWER_BM25) if side == "answer" else ("{asked}", QUESTION_BM25)
-        match = fts_query(self._selective(q.terms), q.phrases, columns)
-        if not match:
-            return []
-        where, args = self._filter_sql(q)
-        if not where:  # no join: the full-text index alone is several times faster
-            sql = f"SELECT rowid, {order} AS s FROM passages_fts WHERE passages_fts MATCH ? ORDER BY s LIMIT ?"
-            return [(r[0], -r[1]) for r in self.reader.db.execute(sql, [match, n])]
-        sql = (
-            f"SELECT p.id, {order} AS s FROM passages_fts f JOIN passages p ON p.id = f.rowid "
-            "JOIN transcripts t ON t.id = p.transcript_id WHERE passages_fts MATCH ? AND " + where + " ORDER BY s LIMIT ?"
-        )
-        return [(r[0], -r[1]) for r in self.reader.db.execute(sql, [match, *args, n])]
+        return self.store.lexical(terms, q.phrases, filters_of(q), n, side)
 
     def _selective(self, terms: tuple[str, ...]) -> tuple[str, ...]:
         """The question's words worth a lexical search, rarest first: those in at most MAX_DF of
@@ -208,8 +149,8 @@ class Searcher:
         the rarest word stays when all are common."""
         if not terms:
             return ()
-        df = self.reader.document_frequency(list(terms))
-        n = max(1, self.reader.counts()[1])
+        df = self.store.document_frequency(list(terms))
+        n = max(1, self.store.info.passages)
         ranked = sorted(terms, key=lambda t: df.get(t, 0))
         kept, postings = [], 0
         for t in ranked:
@@ -225,7 +166,7 @@ class Searcher:
         t0 = time.perf_counter()
         dense = [(i, 0.0) for i in self.dense(qvec, q, CANDIDATES)]
         t1 = time.perf_counter()
-        retrieved = Retrieved(dense, self.lexical(q, CANDIDATES, "answer"), self.lexical(q, CANDIDATES, "question"))
+        retrieved = Retrieved(dense, self.lexical(q, CANDIDATES, ANSWER), self.lexical(q, CANDIDATES, QUESTION))
         if timings is not None:
             timings.update(dense=(t1 - t0) * 1e3, lexical=(time.perf_counter() - t1) * 1e3)
         return retrieved
@@ -236,10 +177,10 @@ class Searcher:
         passages (the evaluation's masked targets, see benchmarks/ranking_cv.py)."""
         ids = list(dict.fromkeys([p for p, _ in retrieved.dense] + [p for p, _ in retrieved.answer_lexical]
                                  + [p for p, _ in retrieved.question_lexical]))
-        rows = self.reader.passages(ids)
+        rows = self.store.passages(ids)
         if q.phrases:  # quoted phrases must appear in the answer or the question it answers
             rows = {i: r for i, r in rows.items() if _has_phrases(r, q.phrases)}
-        vectors = self.reader.vectors_of(list(rows))
+        vectors = self.store.vectors_of(list(rows))
         cos = {i: float(np.dot(v, qvec)) for i, v in vectors.items()}
         cos.update(cosines or {})
         hints = Hints(q.named_speakers, q.president, q.organisation, q.years)
@@ -255,20 +196,16 @@ class Searcher:
         order = np.argsort(-scores, kind="stable")
         return [(ids[i], float(scores[i])) for i in order], rows
 
-    def _facts(self, rows: dict) -> dict[int, Candidate]:
+    def _facts(self, rows: dict[int, PassageRecord]) -> dict[int, Candidate]:
         """What ranking reads of each candidate, with its place in its turn."""
-        turns = {(r["transcript_id"], r["turn_index"]) for r in rows.values()}
-        shape: dict[tuple, tuple[int, int]] = {}
-        sql = "SELECT min(start), count(*) FROM passages WHERE transcript_id=? AND turn_index=?"
-        for key in turns:  # one look-up per turn in the (transcript_id, turn_index) index
-            shape[key] = tuple(self.reader.db.execute(sql, key).fetchone())
+        shape = self.store.turn_shapes({(r.transcript_id, r.turn_index) for r in rows.values()})
         out = {}
         for pid, r in rows.items():
-            first_start, parts = shape.get((r["transcript_id"], r["turn_index"]), (r["start"], 1))
+            first_start, parts = shape.get((r.transcript_id, r.turn_index), (r.start, 1))
             out[pid] = Candidate(
-                id=pid, transcript_id=r["transcript_id"], turn_index=r["turn_index"], speaker=r["speaker"],
-                role=r["role"], label=r["label"], organisation=r["organisation"], date=r["date"],
-                words=len(r["text"].split()), asked=bool(r["asked"]), first=r["start"] == first_start, turn_parts=parts,
+                id=pid, transcript_id=r.transcript_id, turn_index=r.turn_index, speaker=r.speaker,
+                role=r.role, label=r.label, organisation=r.organisation, date=r.date,
+                words=len(r.text.split()), asked=bool(r.asked), first=r.start == first_start, turn_parts=parts,
             )
         return out
 
@@ -295,84 +232,77 @@ class Searcher:
         return SearchResult(question=q.text, answers=tuple(answers), no_answer=not answers or answers[0].weak,
                             timings_ms=timings, interpreted=interpretation_of(q))
 
-    def present(self, ranked: list[tuple[int, float]], rows: dict, q: Query, top_k: int) -> list[Answer]:
+    def present(self, ranked: list[tuple[int, float]], rows: dict[int, PassageRecord], q: Query,
+                top_k: int) -> list[Answer]:
         """The top_k answers: one per turn (its best passage stands for it), a fragment replaced by
         the real answer of its exchange, each with the ranking score of its best passage."""
         chosen, seen_turns = [], set()
         for pid, score in ranked:
             row = self._real_answer(rows[pid])
-            turn = (row["transcript_id"], row["turn_index"])
+            turn = (row.transcript_id, row.turn_index)
             if turn in seen_turns:
                 continue
             seen_turns.add(turn)
             chosen.append((row, score))
             if len(chosen) == top_k:
                 break
-        cues = self.reader.cues_of([r["transcript_id"] for r, _ in chosen])
+        cues = self.store.cues_of([r.transcript_id for r, _ in chosen])
         answers = []
         for row, score in chosen:
             start, end, text, excerpt = self._answer_span(row)
-            when = time_of(cues.get(row["transcript_id"], ()), (start, end))
-            best = (row["start"] - start, row["end"] - start)
-            marks = [(a + best[0], b + best[0]) for a, b in highlights(row["text"], q.terms, q.phrases)]
+            when = time_of(cues.get(row.transcript_id, ()), (start, end))
+            best = (row.start - start, row.end - start)
+            marks = [(a + best[0], b + best[0]) for a, b in highlights(row.text, q.terms, q.phrases)]
             answers.append(
                 Answer(
                     text=text,
-                    speaker=row["speaker"],
+                    speaker=row.speaker,
                     score=round(score, 4),
                     span=(start, end),
-                    transcript=TranscriptInfo(
-                        id=row["transcript_id"], title=row["title"], date=row["date"],
-                        source_url=row["source_url"], file=row["file"], organisation=row["organisation"],
-                    ),
-                    asked=row["asked"],
-                    asked_by=row["asked_by"],
+                    transcript=row.transcript,
+                    asked=row.asked,
+                    asked_by=row.asked_by,
                     highlights=tuple(marks or [best]),
-                    topic=row["topic"],
+                    topic=row.topic,
                     weak=score < self.weak_score,
-                    role=row["role"],
+                    role=row.role,
                     time=when,
-                    link=moment_link(row["source_url"], when[0]) if when else None,
+                    link=moment_link(row.source_url, when[0]) if when else None,
                     excerpt=excerpt,
                 )
             )
         return answers
 
-    def _real_answer(self, row):
+    def _real_answer(self, row: PassageRecord) -> PassageRecord:
         """A fragment ("Which one?", "Yeah, so, look —") stands for its exchange's real answer: a
         passage of under SHORT_ANSWER_WORDS words is replaced by the first longer answer turn by the
         same speaker to the same question, when there is one."""
-        if not row["asked"] or len(row["text"].split()) >= SHORT_ANSWER_WORDS:
+        if not row.asked or len(row.text.split()) >= SHORT_ANSWER_WORDS:
             return row
-        other = self.reader.db.execute(
-            "SELECT id FROM passages WHERE transcript_id=? AND asked=? AND speaker=? AND turn_index>? "
-            "AND length(text) > ? ORDER BY turn_index, start LIMIT 1",
-            (row["transcript_id"], row["asked"], row["speaker"], row["turn_index"], len(row["text"]) * 2),
-        ).fetchone()
-        return self.reader.passages([other[0]])[other[0]] if other else row
+        later = [p for p in self.store.exchange_passages(row.transcript_id, row.asked)
+                 if p.speaker == row.speaker and p.turn_index > row.turn_index and len(p.text) > len(row.text) * 2]
+        return later[0] if later else row
 
-    def _answer_span(self, row) -> tuple[int, int, str, bool]:
+    def _answer_span(self, row: PassageRecord) -> tuple[int, int, str, bool]:
         """The verbatim span to show for a passage, and whether it is an excerpt: from the start of
         its turn through the passage (and on to the turn's end, as far as ANSWER_WORDS allows) when
         that fits in ANSWER_WORDS; otherwise the passage alone, an excerpt."""
-        parts = self.reader.db.execute(
-            "SELECT id, start, end, text FROM passages WHERE transcript_id=? AND turn_index=? ORDER BY start",
-            (row["transcript_id"], row["turn_index"]),
-        ).fetchall()
-        words = [len(p["text"].split()) for p in parts]
-        i = next(n for n, p in enumerate(parts) if p["id"] == row["id"])
+        parts = self.store.turn_passages(row.transcript_id, row.turn_index)
+        words = [len(p.text.split()) for p in parts]
+        i = next(n for n, p in enumerate(parts) if p.id == row.id)
         if sum(words[: i + 1]) > ANSWER_WORDS:
-            return row["start"], row["end"], row["text"], True
+            return row.start, row.end, row.text, True
         hi, total = i, sum(words[: i + 1])
         while hi + 1 < len(parts) and total + words[hi + 1] <= ANSWER_WORDS:
             hi, total = hi + 1, total + words[hi + 1]
-        start, end = parts[0]["start"], parts[hi]["end"]
+        start, end = parts[0].start, parts[hi].end
         if hi == 0:
-            return start, end, parts[0]["text"], False
-        text = self.reader.db.execute(
-            "SELECT substr(text, ?, ?) FROM transcripts WHERE id=?", (start + 1, end - start, row["transcript_id"])
-        ).fetchone()[0]
-        return start, end, text, False
+            return start, end, parts[0].text, False
+        return start, end, self.store.text_span(row.transcript_id, start, end), False
+
+
+def filters_of(q: Query) -> Filters:
+    return Filters(speaker=q.speaker, since=q.since, until=q.until, transcript=getattr(q, "transcript", None))
 
 
 def interpretation_of(q: Query) -> Interpretation:
@@ -381,6 +311,6 @@ def interpretation_of(q: Query) -> Interpretation:
                    phrases=q.phrases, speaker=q.speaker, since=q.since, until=q.until)
 
 
-def _has_phrases(row, phrases: tuple[str, ...]) -> bool:
-    hay = " ".join(f"{row['text']} {row['asked'] or ''}".split()).lower()
+def _has_phrases(row: PassageRecord, phrases: tuple[str, ...]) -> bool:
+    hay = " ".join(f"{row.text} {row.asked or ''}".split()).lower()
     return all(p.lower() in hay for p in phrases)

@@ -16,7 +16,7 @@ from .ingest import IngestReport, ingest_bytes, ingest_files, remove_transcripts
 from .jobs import IngestJobs
 from .models import SearchResult
 from .search import Searcher
-from .store import IndexReader, check_model, index_backend, manifest_stamp, read_manifest
+from .store import Store, check_info, describe, open_store, stamp, store_kind
 
 SAMPLES = Path(__file__).parent / "samples"
 log = logging.getLogger("onrecord")
@@ -27,10 +27,10 @@ def backend_for(settings: Settings) -> str:
     if settings.backend != "auto":
         return settings.backend
     try:
-        manifest = read_manifest(settings.index)
+        info = describe(settings.index)
     except IndexError_:  # reported when the index is opened
-        manifest = None
-    return index_backend(manifest) if manifest else embedding.DEFAULT_BACKEND
+        info = None
+    return info.backend if info else embedding.DEFAULT_BACKEND
 
 
 def make_embedder(settings: Settings) -> Embedder:
@@ -38,28 +38,33 @@ def make_embedder(settings: Settings) -> Embedder:
 
 
 class Onrecord:
-    """Reads and writes one index directory. Thread-safe for many readers and one writer."""
+    """Reads and writes one index (a folder, or Milvus). Thread-safe for many readers and one writer."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None):
         self.settings = settings
         self.embedder = embedder or make_embedder(settings)
-        self._reader: IndexReader | None = None
+        self._store: Store | None = None
         self._searcher: Searcher | None = None
         self._stamp: tuple | None = None
         self._jobs: IngestJobs | None = None
         self._lock = threading.Lock()
 
     @property
-    def index_dir(self) -> Path:
-        return Path(self.settings.index)
+    def index(self) -> str:
+        """The index's location: a folder, milvus://HOST:PORT/NAME or milvus-lite:///PATH.db."""
+        return str(self.settings.index)
 
-    def reader(self) -> IndexReader:
-        """The current index generation: a new reader (and searcher) when a writer, here or in
+    @property
+    def store_kind(self) -> str:
+        return store_kind(self.index)
+
+    def store(self) -> Store:
+        """The index's current state: a new store (and searcher) when a writer, here or in
         another process, has published a newer one. Requests in flight keep the old one (see
-        `using`); a reader of a superseded generation is closed once nothing uses it."""
+        `using`); a store of a superseded generation is closed once nothing uses it."""
         with self._lock:
             self._refresh_locked()
-            return self._reader
+            return self._store
 
     def searcher(self) -> Searcher:
         with self._lock:
@@ -73,35 +78,33 @@ class Onrecord:
         with self._lock:
             self._refresh_locked()
             searcher = self._searcher
-            searcher.reader.acquire()
+            searcher.store.acquire()
         try:
             yield searcher
         finally:
-            searcher.reader.release()
+            searcher.store.release()
 
     def _refresh_locked(self) -> None:
-        stamp = manifest_stamp(self.index_dir)
-        if self._reader is not None and stamp == self._stamp:
-            return  # nothing published since: no need to read the manifest (one stat per request)
+        now = stamp(self.index)
+        if self._store is not None and now == self._stamp:
+            return  # nothing published since (one stat per request for a folder)
         try:
-            manifest = read_manifest(self.index_dir)
-            if manifest is None and self._reader is None:
-                raise IndexNotFound(
-                    f"no index at {self.index_dir}: build one with 'onrecord ingest PATH --index {self.index_dir}'"
-                )
-            if manifest is not None and (self._reader is None or manifest["generation"] != self._reader.generation):
-                check_model(manifest, self.embedder.name, self.embedder.backend, self.index_dir)
-                reader = IndexReader(self.index_dir, manifest)
-                old, self._reader = self._reader, reader
-                self._searcher = Searcher(reader, self.embedder, self.settings.weak_score)
+            info = describe(self.index)
+            if info is None and self._store is None:
+                raise IndexNotFound(f"no index at {self.index}: build one with 'onrecord ingest PATH --index {self.index}'")
+            if info is not None and (self._store is None or info.generation != self._store.info.generation):
+                check_info(info, self.embedder.name, self.embedder.backend, self.index)
+                store = open_store(self.index)
+                old, self._store = self._store, store
+                self._searcher = Searcher(store, self.embedder, self.settings.weak_score)
                 if old is not None:
                     old.retire()
         except IndexError_ as exc:
-            if self._reader is None:
+            if self._store is None:
                 raise
-            # the generation already loaded is intact: keep answering from it, and say why
-            log.warning("keeping generation %s of %s: %s", self._reader.generation, self.index_dir, exc)
-        self._stamp = stamp
+            # the state already loaded is intact: keep answering from it, and say why
+            log.warning("keeping generation %s of %s: %s", self._store.info.generation, self.index, exc)
+        self._stamp = now
 
     def ask(self, question: str, top_k: int = 5, speaker: str | None = None, since: str | None = None,
             until: str | None = None) -> SearchResult:
@@ -110,7 +113,7 @@ class Onrecord:
 
 
     def ingest_paths(self, paths: list[str], meta: dict | None = None, progress: bool = False) -> IngestReport:
-        report = ingest_files(paths, self.index_dir, self.embedder, meta=meta, progress=progress,
+        report = ingest_files(paths, self.index, self.embedder, meta=meta, progress=progress,
                               max_mb=self.settings.max_upload_mb)
         self._refresh()
         return report
@@ -128,7 +131,7 @@ class Onrecord:
 
     def ingest_uploads(self, items: list[tuple[str, bytes]], meta: dict | None = None,
                        on_progress=None) -> IngestReport:
-        report = ingest_bytes(items, self.index_dir, self.embedder, meta=meta, on_progress=on_progress)
+        report = ingest_bytes(items, self.index, self.embedder, meta=meta, on_progress=on_progress)
         self._refresh()
         return report
 
@@ -141,23 +144,23 @@ class Onrecord:
             return self._jobs
 
     def remove(self, ids: list[str]) -> None:
-        manifest = read_manifest(self.index_dir)
-        if manifest is None:
-            raise IndexNotFound(f"no index at {self.index_dir}")
-        remove_transcripts(ids, self.index_dir, manifest["model"], manifest["dim"], index_backend(manifest))
+        info = describe(self.index)
+        if info is None:
+            raise IndexNotFound(f"no index at {self.index}")
+        remove_transcripts(ids, self.index, info.model, info.dim, info.backend)
         self._refresh()
 
     def ensure_index(self, progress: bool = True) -> IngestReport | None:
         """Build the index from the sample transcripts when there is none yet."""
-        if read_manifest(self.index_dir) is not None:
+        if describe(self.index) is not None:
             return None
         samples = self.settings.samples or SAMPLES
         return self.ingest_paths([str(samples)], progress=progress)
 
     def _refresh(self) -> None:
-        if self._reader is not None:
+        if self._store is not None:
             try:
-                self.reader()
+                self.store()
             except IndexError_:  # reported by the next request; the write itself succeeded
                 pass
 

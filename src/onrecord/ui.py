@@ -121,11 +121,7 @@ def example_questions(core: Onrecord, n: int = 4) -> list[str]:
     """Real questions asked in the loaded transcripts: complete ones (see complete_question), one
     per transcript, newest transcripts first."""
     with core.using() as searcher:
-        rows = searcher.reader.db.execute(
-            "SELECT p.transcript_id, p.asked FROM passages p JOIN transcripts t ON t.id = p.transcript_id "
-            "WHERE p.asked IS NOT NULL AND length(p.asked) BETWEEN 40 AND 140 AND p.asked LIKE '%?' "
-            "ORDER BY t.date DESC, p.id LIMIT 2000"
-        ).fetchall()
+        rows = searcher.store.asked_questions(2000)
     chosen: dict[str, str] = {}
     for tid, asked in rows:
         if tid not in chosen and complete_question(asked):
@@ -187,7 +183,7 @@ def per_year(years: dict[str, int]) -> pd.DataFrame:
 def context_html(core: Onrecord, a: Answer) -> str:
     """The whole exchange around an answer, in its transcript, the answer highlighted."""
     with core.using() as searcher:
-        t = searcher.reader.transcript(a.transcript.id)
+        t = searcher.store.transcript(a.transcript.id)
     idx = next((i for i, tu in enumerate(t.turns) if tu.span[0] <= a.span[0] < tu.span[1] + 1), None)
     if idx is None:
         return ""
@@ -357,7 +353,7 @@ def build_ui(core: Onrecord) -> gr.Blocks:
             return "Enter the id of the transcript to remove (shown under “In the transcript”)."
         try:
             with core.using() as searcher:
-                info = searcher.reader.transcript_info(tid)
+                info = searcher.store.transcript_info(tid)
             core.jobs.call(lambda: core.remove([tid])).result()
         except OnrecordError as exc:
             return f"Not removed: {exc}"

@@ -1,0 +1,254 @@
+"""The local store: an index folder on this machine (SQLite tables + FAISS vectors, in generations).
+
+    INDEX/manifest.json, INDEX/.lock     manifest.py
+    INDEX/gen-000007/onrecord.sqlite     tables.py
+    INDEX/gen-000007/vectors.*           vectors.py
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import IndexError_, IndexNotFound
+from ..models import Passage, Transcript, TranscriptInfo
+from ..registry import Speaker
+from .contract import ANSWER, Filters, IndexInfo, PassageRecord
+from .manifest import Lock, check_model, clear_stale, index_backend, publish, read_manifest, verify_files
+from .tables import WRITE_ERRORS, Tables, TablesWriter
+from .vectors import Vectors, VectorsWriter
+
+
+def info_of(manifest: dict) -> IndexInfo:
+    return IndexInfo(store="local", model=manifest["model"], backend=index_backend(manifest), dim=manifest["dim"],
+                     generation=manifest["generation"], transcripts=manifest.get("transcripts", 0),
+                     passages=manifest.get("passages", 0))
+
+
+class LocalStore:
+    """One generation of an index folder (the current one when opened), read-only.
+
+    A store never changes generation: a newer generation gets a new store, so a search in flight
+    keeps a consistent view while the next request sees the new data.
+
+    Raises (on open):
+        IndexNotFound: no index in the folder.
+        IndexError_: the manifest or a file of the generation is damaged.
+    """
+
+    def __init__(self, index_dir: str | Path, manifest: dict | None = None):
+        self.dir = Path(index_dir)
+        manifest = manifest or read_manifest(self.dir)
+        if manifest is None:
+            raise IndexNotFound(f"no index at {self.dir}: build one with 'onrecord ingest PATH --index {self.dir}'")
+        data = self.dir / manifest["data"]
+        verify_files(data, manifest.get("checksums", {}))
+        self.tables = Tables(data)
+        try:
+            self.vectors = Vectors(data, manifest["dim"], self.tables.n_passages)
+        except BaseException:
+            self.tables.close()
+            raise
+        self.manifest, self.info = manifest, info_of(manifest)
+        self._users, self._retired, self._closed, self._guard = 0, False, False, threading.Lock()
+        self._registry: list[Speaker] | None = None
+        self._names: list[str] | None = None
+
+    # A store of an older generation is closed (its files released: they were deleted when the
+    # newer one was published) once no search holds it: acquire() before use, release() after.
+    def acquire(self) -> None:
+        with self._guard:
+            if self._closed:
+                raise IndexError_(f"the reader of {self.dir} is closed")
+            self._users += 1
+
+    def release(self) -> None:
+        with self._guard:
+            self._users -= 1
+            if self._retired and self._users <= 0:
+                self._close()
+
+    def retire(self) -> None:
+        """A newer generation took over: close now, or when the last search holding this ends."""
+        with self._guard:
+            self._retired = True
+            if self._users <= 0:
+                self._close()
+
+    def close(self) -> None:
+        with self._guard:
+            self._close()
+
+    def _close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.tables.close()
+            self.vectors.close()
+
+    # search
+    def dense(self, vector: np.ndarray, filters: Filters, n: int) -> list[int]:
+        return self.vectors.search(vector, n, self.tables.allowed_ids(filters))
+
+    def exact_search(self, vector: np.ndarray, k: int) -> list[int]:
+        return self.vectors.exact_search(vector, k)
+
+    def lexical(self, terms: tuple[str, ...], phrases: tuple[str, ...], filters: Filters, n: int,
+                side: str = ANSWER) -> list[tuple[int, float]]:
+        return self.tables.lexical(terms, phrases, filters, n, side)
+
+    def document_frequency(self, terms: list[str]) -> dict[str, int]:
+        return self.tables.document_frequency(terms)
+
+    # passages
+    def passages(self, ids: list[int]) -> dict[int, PassageRecord]:
+        return self.tables.passages(ids)
+
+    def vectors_of(self, ids: list[int]) -> dict[int, np.ndarray]:
+        return self.tables.vectors_of(ids)
+
+    def turn_shapes(self, turns: set[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, int]]:
+        return self.tables.turn_shapes(turns)
+
+    def turn_passages(self, transcript_id: str, turn_index: int) -> list[PassageRecord]:
+        return self.tables.turn_passages(transcript_id, turn_index)
+
+    def exchange_passages(self, transcript_id: str, asked: str) -> list[PassageRecord]:
+        return self.tables.exchange_passages(transcript_id, asked)
+
+    def iter_passages(self) -> Iterator[tuple[PassageRecord, np.ndarray]]:
+        return self.tables.iter_passages()
+
+    # transcripts and speakers
+    def transcripts(self, limit: int | None = None, offset: int = 0) -> list[TranscriptInfo]:
+        return self.tables.transcripts(limit, offset)
+
+    def transcript_info(self, tid: str) -> TranscriptInfo:
+        return self.tables.transcript_info(tid)
+
+    def transcript(self, tid: str) -> Transcript:
+        return self.tables.transcript(tid)
+
+    def text_span(self, tid: str, start: int, end: int) -> str:
+        return self.tables.text_span(tid, start, end)
+
+    def cues_of(self, tids: list[str]) -> dict[str, tuple]:
+        return self.tables.cues_of(tids)
+
+    def speaker_names(self) -> list[str]:
+        if self._names is None:
+            names = self.tables.speaker_names()
+            self._names = names if names is not None else [s.name for s in self.speaker_registry()]
+        return self._names
+
+    def speaker_registry(self) -> list[Speaker]:
+        if self._registry is None:
+            self._registry = self.tables.speaker_registry(self.manifest)
+        return self._registry
+
+    def asked_questions(self, limit: int) -> list[tuple[str, str]]:
+        return self.tables.asked_questions(limit)
+
+
+class LocalWriter:
+    """The one writer of an index folder. Use as a context manager; `commit()` publishes a new
+    generation; leaving without a commit leaves the previous one as it was.
+
+    Raises (on open):
+        IndexLocked: another process holds the lock.
+        ModelMismatch: the index was built with another model.
+        IndexError_: the folder cannot be written.
+    """
+
+    def __init__(self, index_dir: str | Path, model: str, dim: int, backend: str):
+        self.dir = Path(index_dir)
+        self.model, self.dim, self.backend = model, dim, backend
+        self.committed = False
+        try:
+            self._lock = Lock(self.dir)
+        except OSError as exc:
+            raise write_error(self.dir, exc) from exc
+        try:
+            self._open()
+        except BaseException as exc:
+            if hasattr(self, "tmp"):
+                shutil.rmtree(self.tmp, ignore_errors=True)
+            self._lock.release()
+            if isinstance(exc, WRITE_ERRORS):
+                raise write_error(self.dir, exc) from exc
+            raise
+
+    def _open(self) -> None:
+        self.manifest = read_manifest(self.dir)
+        clear_stale(self.dir, (self.manifest or {}).get("data"))
+        if self.manifest:
+            check_model(self.manifest, self.model, self.backend, self.dir)
+        self.generation = self.manifest["generation"] + 1 if self.manifest else 1
+        self.tmp = self.dir / f"gen-{self.generation:06d}.tmp"
+        self.tmp.mkdir()
+        previous = self.dir / self.manifest["data"] if self.manifest else None
+        self.tables = TablesWriter(self.tmp, previous)
+        self.vectors = VectorsWriter(self.dim, previous)
+
+    def known_speakers(self) -> list[str]:
+        """The names the index already gives its spokespeople (for one name per person)."""
+        return self.tables.known_speakers()
+
+    def same_occasion(self, t: Transcript) -> str | None:
+        """An indexed transcript with another text but the same title and date: perhaps another
+        version of the same briefing (a page and its PDF, an edit)."""
+        return self.tables.same_occasion(t)
+
+    def has(self, tid: str) -> bool:
+        return self.tables.has(tid)
+
+    def add(self, transcript: Transcript, passages: list[Passage], vectors: np.ndarray) -> None:
+        """Add a transcript and its passages with their vectors (rows parallel to passages)."""
+        if len(passages) != len(vectors):
+            raise ValueError("one vector per passage")
+        ids = self.tables.add(transcript, passages, vectors)
+        if len(ids):
+            self.vectors.add(ids, np.asarray(vectors, dtype=np.float32))
+
+    def remove(self, tid: str) -> None:
+        """Delete a transcript and its passages everywhere (tables, full-text index, vectors).
+
+        Raises:
+            NotFound: no such transcript.
+        """
+        ids = self.tables.remove(tid)
+        if len(ids):
+            self.vectors.remove(ids)
+
+    def commit(self) -> IndexInfo:
+        """Publish the new generation atomically."""
+        n_t, n_p = self.tables.finish()
+        written = ["onrecord.sqlite", *self.vectors.write(self.tmp)]
+        manifest = {"model": self.model, "backend": self.backend, "dim": self.dim, "transcripts": n_t, "passages": n_p}
+        self.manifest = publish(self.dir, self.tmp, self.generation, manifest, written)
+        self.committed = True
+        return info_of(self.manifest)
+
+    def abort(self) -> None:
+        self.tables.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self) -> LocalWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if not self.committed:
+                self.abort()
+        finally:
+            self._lock.release()
+        if isinstance(exc, WRITE_ERRORS):
+            raise write_error(self.dir, exc) from exc
+
+
+def write_error(index_dir: Path, exc: BaseException) -> IndexError_:
+    reason = str(exc).strip() or type(exc).__name__
+    return IndexError_(f"could not write the index at {index_dir} ({reason}); the previous index is unchanged")

@@ -1,0 +1,206 @@
+"""The local index folder's bookkeeping: the manifest, its generations, checksums and the writer's lock.
+
+    INDEX/manifest.json            format, model, dimension, counts, generation, data folder, checksums
+    INDEX/gen-000007/...           one generation's files (tables.py, vectors.py)
+    INDEX/.lock                    held by the one writer
+
+A writer builds a new generation in a temporary folder and publishes it by renaming the folder and
+then replacing manifest.json (an atomic rename). A reader follows manifest.json, so it sees either
+the old generation or the new one, never a half-written index; a crashed writer leaves only a
+temporary folder, removed by the next one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import time
+import zlib
+from pathlib import Path
+
+from ..errors import IndexError_, IndexLocked, ModelMismatch
+
+FORMAT = 2
+MANIFEST = "manifest.json"
+DB = "onrecord.sqlite"  # checked by size alone above VERIFY_DB_BYTES
+
+# A database file up to this size is checked against its checksum when a generation is opened
+# (crc32 reads ~1.3 GB/s here: 0.4 s); a larger one by its size, and SQLite finds damage to the
+# pages it reads. Vector files are always checked: damage there gives silently wrong answers.
+VERIFY_DB_BYTES = 512 * 1024 * 1024
+_GENERATION_DIR = re.compile(r"gen-\d{6}")
+_REQUIRED = {"model": str, "dim": int, "generation": int, "data": str}
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    """The manifest of an index directory, or None when there is no index there.
+
+    Raises:
+        IndexError_: the manifest is unreadable, of another format, or not a whole manifest.
+    """
+    path = Path(index_dir) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise IndexError_(f"{path} is unreadable ({exc}); rebuild the index with 'onrecord ingest'") from None
+    if not isinstance(manifest, dict):
+        raise IndexError_(f"{path} is not an index manifest (a JSON object); rebuild the index with 'onrecord ingest'")
+    if manifest.get("format") != FORMAT:
+        raise IndexError_(f"{path} has format {manifest.get('format')!r}, this onrecord reads {FORMAT}: rebuild the index")
+    for key, kind in _REQUIRED.items():
+        if not isinstance(manifest.get(key), kind) or isinstance(manifest.get(key), bool):
+            raise IndexError_(f"{path} is damaged: '{key}' is missing or not a {kind.__name__}; "
+                              "rebuild the index with 'onrecord ingest'")
+    if not _GENERATION_DIR.fullmatch(manifest["data"]) or manifest["dim"] <= 0:
+        raise IndexError_(f"{path} is damaged (data folder {manifest['data']!r}, dimension {manifest['dim']}); "
+                          "rebuild the index with 'onrecord ingest'")
+    if not isinstance(manifest.get("checksums", {}), dict) or not isinstance(manifest.get("backend", ""), str):
+        raise IndexError_(f"{path} is damaged (checksums or backend); rebuild the index with 'onrecord ingest'")
+    return manifest
+
+
+def manifest_stamp(index_dir: Path) -> tuple | None:
+    """What changes whenever a writer publishes (the manifest is replaced by a rename): cheap to
+    ask on every request, unlike reading the manifest."""
+    try:
+        st = os.stat(Path(index_dir) / MANIFEST)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def file_checksum(path: Path) -> str:
+    """crc32 of a file, read in 16 MB blocks ("crc32:SIZE:HEX")."""
+    crc, size = 0, 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 24):
+            crc, size = zlib.crc32(block, crc), size + len(block)
+    return f"crc32:{size}:{crc:08x}"
+
+
+def verify_files(data: Path, checksums: dict) -> None:
+    """Check a generation's files against the checksums its manifest recorded (see VERIFY_DB_BYTES).
+
+    Raises:
+        IndexError_: a file is damaged.
+    """
+    for name, expected in checksums.items():
+        path = data / name
+        if not isinstance(expected, str) or "/" in name or not path.is_file():
+            continue  # a missing file is reported where it is needed
+        parts = expected.split(":")
+        size = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else -1
+        actual_size = path.stat().st_size
+        if name == DB and actual_size > VERIFY_DB_BYTES and actual_size == size:
+            continue
+        if actual_size != size or file_checksum(path) != expected:
+            raise IndexError_(f"index file {path} is corrupt (its checksum does not match the manifest): "
+                              "rebuild the index with 'onrecord ingest'")
+
+
+def index_backend(manifest: dict) -> str:
+    """The embedding backend an index's vectors came from (indexes before backends: torch)."""
+    return manifest.get("backend", "torch")
+
+
+def check_model(manifest: dict, model: str, backend: str, index_dir: Path) -> None:
+    """An index's vectors all come from one model and backend: refuse another."""
+    if manifest.get("model") != model:
+        raise ModelMismatch(
+            f"the index at {index_dir} was built with embedding model '{manifest.get('model')}' "
+            f"(dimension {manifest.get('dim')}), but the configured model is '{model}': set "
+            f"ONRECORD_MODEL={manifest.get('model')} or rebuild the index into a new directory"
+        )
+    if index_backend(manifest) != backend:
+        raise ModelMismatch(
+            f"the index at {index_dir} was built with the '{index_backend(manifest)}' embedding backend, but the "
+            f"configured backend is '{backend}': set ONRECORD_BACKEND={index_backend(manifest)} (or auto) "
+            "or rebuild the index into a new directory"
+        )
+
+
+class Lock:
+    """The one writer's lock on an index folder (flock on INDEX/.lock, which names its holder).
+
+    Raises:
+        IndexLocked: another process holds it.
+        OSError: the folder cannot be made or the lock file opened.
+    """
+
+    def __init__(self, index_dir: Path):
+        index_dir.mkdir(parents=True, exist_ok=True)
+        self._file = open(index_dir / ".lock", "a+")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.seek(0)
+            holder = self._file.read().strip() or "another process"
+            self._file.close()
+            raise IndexLocked(f"the index at {index_dir} is being written by {holder}; try again when it finishes") from None
+        try:  # who holds the lock, for the message a second writer gets; a full disk may refuse it
+            self._file.seek(0)
+            self._file.truncate()
+            self._file.write(f"pid {os.getpid()}")
+            self._file.flush()
+        except OSError:
+            pass
+
+    def release(self) -> None:
+        """Always let go, whatever the disk says (closing the file releases it too)."""
+        try:
+            self._file.seek(0)
+            self._file.truncate()
+        except OSError:
+            pass
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+        finally:
+            try:
+                self._file.close()
+            except OSError:
+                pass
+
+
+def clear_stale(index_dir: Path, current: str | None) -> None:
+    """Remove half-written folders, and generations a crash left behind (the writer holds the lock)."""
+    for stale in index_dir.glob("gen-*"):
+        if stale.is_dir() and stale.name != current:
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def publish(index_dir: Path, tmp: Path, generation: int, manifest: dict, written: list[str]) -> dict:
+    """Make a fully written generation folder the index: fsync its files, rename the folder, then
+    replace manifest.json (the atomic step) and remove the previous generation. Returns the manifest."""
+    for name in written:
+        fsync(tmp / name)
+    checksums = {name: file_checksum(tmp / name) for name in written}
+    final = index_dir / f"gen-{generation:06d}"
+    if final.exists():
+        shutil.rmtree(final)
+    os.rename(tmp, final)
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    previous = read_manifest(index_dir) or {}
+    manifest = {"format": FORMAT, **manifest, "generation": generation, "data": final.name, "checksums": checksums,
+                "created": previous.get("created", now), "updated": now}
+    tmp_manifest = index_dir / (MANIFEST + ".tmp")
+    tmp_manifest.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    fsync(tmp_manifest)
+    os.replace(tmp_manifest, index_dir / MANIFEST)
+    fsync(index_dir)
+    old = previous.get("data")
+    if old and old != final.name:
+        shutil.rmtree(index_dir / old, ignore_errors=True)  # open readers keep their file handles
+    return manifest
+
+
+def fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
