@@ -12,6 +12,8 @@
     query-embedding cache cleared before each so the model runs every time: p50/p99 and the stage
     breakdown (embed, dense, lexical, rank, present), the dense index kind and its recall@10
     against exact search. At the real index's size and at each --sizes.
+    Quote checks: the first sentence of each question's top answer, checked (`onrecord verify`)
+    with the query cache cleared: p50/p99.
 (c) cold start: a new process from start to its first answer, then the rest of the queries, and
     its RSS (VmHWM: peak) at the end. At each size.
 
@@ -45,6 +47,7 @@ from onrecord.ingest import collect_files, ingest_files, parse_many  # noqa: E40
 from onrecord.search import Searcher  # noqa: E402
 from onrecord.store import Filters, describe, open_store, open_writer  # noqa: E402
 from onrecord.store import vectors as local_vectors  # noqa: E402
+from onrecord.verify import QuoteChecker  # noqa: E402
 
 QUESTIONS = [
     "What did NATO say about Article 5?", "Iran nuclear weapons", "What did Kirby say about the hostages?",
@@ -155,8 +158,16 @@ def bench_ask(index: Path, embedder, questions: list[str], rounds: int) -> dict:
             totals.append((time.perf_counter() - t) * 1e3)
             for k, v in r.timings_ms.items():
                 stages.setdefault(k, []).append(v)
+    quotes = [q for q in (first_sentence(searcher.search(q, top_k=1)) for q in questions) if q]
+    checker, verify_ms = QuoteChecker(searcher), []
+    for quote in quotes:
+        embedder._query_cache.clear()
+        t = time.perf_counter()
+        checker.verify(quote)
+        verify_ms.append((time.perf_counter() - t) * 1e3)
     out = {
         "queries": len(totals), "p50_ms": pct(totals, 50), "p99_ms": pct(totals, 99),
+        "verify_p50_ms": pct(verify_ms, 50) if verify_ms else None, "verify_p99_ms": pct(verify_ms, 99) if verify_ms else None,
         "stages_p50_ms": {k: round(pct(v, 50), 2) for k, v in stages.items()},
         "stages_p99_ms": {k: round(pct(v, 99), 2) for k, v in stages.items()},
         "dense_index": getattr(getattr(reader, "vectors", None), "kind", reader.info.store),
@@ -164,6 +175,15 @@ def bench_ask(index: Path, embedder, questions: list[str], rounds: int) -> dict:
     }
     reader.close()
     return out
+
+
+def first_sentence(result) -> str | None:
+    """A quote to check: the first sentence of 8 words or more of the top answer."""
+    for a in result.answers[:1]:
+        for s in a.text.replace("?", ".").replace("!", ".").split(". "):
+            if len(s.split()) >= 8:
+                return s.strip()
+    return None
 
 
 def dense_recall(reader, embedder, questions: list[str]) -> float | None:
@@ -210,7 +230,8 @@ def row_line(row: dict) -> str:
     return (f"{row['passages']:>9,} {'synthetic' if row['synthetic'] else 'real':<9} {a['p50_ms']:7.1f} {a['p99_ms']:7.1f}   "
             + " ".join(f"{a['stages_p50_ms'].get(k, 0):6.2f}" for k in ("embed", "dense", "lexical", "rank", "present"))
             + f"   {a['dense_index']:<13} {a['recall_at_10'] if a['recall_at_10'] is not None else float('nan'):.4f} {row['cold']['first_answer_s']:6.2f} "
-              f"{row['cold']['rss_mb']:7.0f} {row['cold']['peak_rss_mb']:7.0f}")
+              f"{row['cold']['rss_mb']:7.0f} {row['cold']['peak_rss_mb']:7.0f}   "
+              f"{a['verify_p50_ms'] or float('nan'):6.1f} {a['verify_p99_ms'] or float('nan'):6.1f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -263,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = [{"build_s": None}] + rows
     print("(b, c) ask: warm, one client, ms; cold start: a new process to its first answer, s; RSS after the queries, MB")
     print(f"{'passages':>9} {'text':<9} {'p50':>7} {'p99':>7}   {'embed':>6} {'dense':>6} {'lexical':>7}{'rank':>7} "
-          f"{'present':>7}   {'dense index':<13} {'rec@10':>6} {'cold':>6} {'RSS':>7} {'peakRSS':>7}")
+          f"{'present':>7}   {'dense index':<13} {'rec@10':>6} {'cold':>6} {'RSS':>7} {'peakRSS':>7}   "
+          f"{'verify p50':>6} {'p99':>6}")
     for (n, target, synthetic), row in zip(targets, rows):
         row.update({"passages": n, "synthetic": synthetic, "index": str(target)})
         row["ask"] = bench_ask(target, embedder, questions, args.rounds)

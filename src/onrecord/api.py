@@ -14,7 +14,7 @@ from urllib.parse import unquote
 from fastapi import Depends, FastAPI, File, Header, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from . import __version__
 from .config import Settings, get_settings
@@ -27,6 +27,8 @@ from .contract import (
     SpeakerOut,
     TranscriptOut,
     TranscriptRef,
+    VerifyRequest,
+    VerifyResponse,
 )
 from .errors import BadQuery, IndexError_, IndexLocked, ModelError, NotFound, OnrecordError, TooLarge, TranscriptError
 from .search import MAX_QUESTION_CHARS
@@ -98,7 +100,8 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
     prepare_environment()  # before Gradio is imported: no analytics
     settings = settings or get_settings()
     core = onrecord or Onrecord(settings)
-    app = FastAPI(title="onrecord", version=__version__, description="What a spokesperson actually said, word for word.")
+    app = FastAPI(title="onrecord", version=__version__, description="What a spokesperson actually said, word for word.",
+                  dependencies=[Depends(known_parameters)])
     app.state.onrecord = core
     upload_bytes = int(settings.max_upload_mb * 1024 * 1024 * 1.05) + 64 * 1024  # a file plus multipart framing
     app.add_middleware(BodyLimit, upload_bytes=upload_bytes)
@@ -152,7 +155,7 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
 
     @app.post("/api/ask", response_model=AskResponse, dependencies=Read)
     def ask(body: AskRequest, core: Core) -> AskResponse:
-        result = core.ask(body.question, body.top_k, body.speaker, _iso(body.since), _iso(body.until))
+        result = core.ask(body.question, body.top_k, body.speaker, _iso(body.since), _iso(body.until), body.transcript)
         return AskResponse.of(result)
 
     @app.get("/api/ask", response_model=AskResponse, dependencies=Read)
@@ -163,8 +166,25 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
         speaker: Annotated[str | None, Query(description="Only answers by this speaker.")] = None,
         since: dt.date | None = None,
         until: dt.date | None = None,
+        transcript: Annotated[str | None, Query(description="Only answers from this transcript (its id).")] = None,
     ) -> dict:
-        return AskResponse.of(core.ask(q, top_k, speaker, _iso(since), _iso(until)))
+        return AskResponse.of(core.ask(q, top_k, speaker, _iso(since), _iso(until), transcript))
+
+    @app.post("/api/verify", response_model=VerifyResponse, dependencies=Read)
+    def verify(body: VerifyRequest, core: Core) -> VerifyResponse:
+        """Is a quote on the record: word for word (verbatim), nearly (close, with what differs), or not at all."""
+        return VerifyResponse.of(core.verify(body.quote, body.speaker, _iso(body.since), _iso(body.until), body.transcript))
+
+    @app.get("/api/verify", response_model=VerifyResponse, dependencies=Read)
+    def verify_get(
+        core: Core,
+        quote: Annotated[str, Query(description="The quote as published; ... or … marks an omission.")],
+        speaker: Annotated[str | None, Query(description="Who it is attributed to.")] = None,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        transcript: Annotated[str | None, Query(description="Only within this transcript (its id).")] = None,
+    ) -> VerifyResponse:
+        return VerifyResponse.of(core.verify(quote, speaker, _iso(since), _iso(until), transcript))
 
     @app.get("/api/speakers", response_model=list[SpeakerOut], dependencies=Read)
     def list_speakers(core: Core) -> list[SpeakerOut]:
@@ -173,9 +193,19 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
             return [SpeakerOut.of(s) for s in searcher.store.speaker_registry()]
 
     @app.get("/api/transcripts", response_model=list[TranscriptRef], dependencies=Read)
-    def list_transcripts(core: Core) -> list[TranscriptRef]:
-        with core.using() as searcher:
-            return [TranscriptRef.of(i) for i in searcher.store.transcripts()]
+    def list_transcripts(
+        core: Core,
+        response: Response,
+        limit: Annotated[int | None, Query(ge=1, le=1000, description="At most this many (default: all).")] = None,
+        offset: Annotated[int, Query(ge=0, description="Skip this many first.")] = 0,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        q: Annotated[str | None, Query(max_length=200, description="Only titles containing this (any case).")] = None,
+    ) -> list[TranscriptRef]:
+        """The transcripts by date; the number within the filters in the X-Total-Count header."""
+        page, total = core.transcripts(limit, offset, _iso(since), _iso(until), q)
+        response.headers["X-Total-Count"] = str(total)
+        return [TranscriptRef.of(i) for i in page]
 
     @app.get("/api/transcripts/{tid}", response_model=TranscriptOut, dependencies=Read)
     def get_transcript(tid: str, core: Core) -> TranscriptOut:
@@ -270,6 +300,23 @@ def _blocked_paths(settings: Settings) -> list[str]:
 # the core's errors as HTTP statuses: the first class in this order that the error is an instance of
 HTTP_STATUS = ((NotFound, 404), (IndexLocked, 409), (BadQuery, 422), (TooLarge, 413), (ModelError, 503),
                (IndexError_, 503), (TranscriptError, 422), (OnrecordError, 400))
+
+
+def known_parameters(request: Request) -> None:
+    """An unknown query parameter is a mistake worth saying (`?speakr=Kirby` would otherwise be
+    ignored and answer for every speaker): 422."""
+    route = request.scope.get("route")
+    if route is None or not hasattr(route, "dependant"):
+        return
+    known, todo = set(), [route.dependant]
+    while todo:  # the route's own parameters and its dependencies'
+        d = todo.pop()
+        known |= {p.alias for p in d.query_params}
+        todo += d.dependencies
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise BadQuery(f"unknown query parameter(s): {', '.join(unknown)}; this endpoint takes: "
+                       f"{', '.join(sorted(known)) or 'none'}")
 
 
 def http_status(exc: OnrecordError) -> int:

@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 from .config import Settings, get_settings
-from .contract import AskResponse, IngestOut, TranscriptRef
+from .contract import AskResponse, IngestOut, TranscriptRef, VerifyResponse
 from .errors import OnrecordError
 from .service import Onrecord
 
@@ -48,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", type=_date, help="only transcripts on or after this date")
     p.add_argument("--until", type=_date, help="only transcripts on or before this date")
     p.add_argument("--json", action="store_true", help="print the JSON of POST /api/ask")
+
+    p = with_index(sub.add_parser("verify", help="check a quote: verbatim, close (and what differs) or not on the record"))
+    p.add_argument("quote", help="the quote as published; ... or … marks an omission")
+    p.add_argument("--speaker", help="who it is attributed to")
+    p.add_argument("--since", type=_date, help="only transcripts on or after this date")
+    p.add_argument("--until", type=_date, help="only transcripts on or before this date")
+    p.add_argument("--json", action="store_true", help="print the JSON of POST /api/verify")
 
     p = with_index(sub.add_parser("serve", help="serve the HTTP API and the chat UI"))
     p.add_argument("--host")
@@ -128,6 +135,30 @@ def cmd_ask(app: Onrecord, args) -> int:
         return 0
     print(format_result(result))
     return 0
+
+
+def cmd_verify(app: Onrecord, args) -> int:
+    v = app.verify(args.quote, speaker=args.speaker, since=args.since, until=args.until)
+    if args.json:
+        print(json.dumps(VerifyResponse.of(v).model_dump(mode="json"), indent=2, ensure_ascii=False))
+        return 0
+    print(format_verification(v))
+    return 0
+
+
+def format_verification(v) -> str:
+    verdicts = {"verbatim": "On the record, word for word.", "close": f"Close (similarity {v.similarity:.2f}): the same "
+                "statement with words changed.", "not_found": "Not on the record."}
+    out = [verdicts[v.verdict] + (f" ({v.reason})" if v.reason else "")]
+    for label, a in (("", v.match), ("Said by someone else: ", v.elsewhere)):
+        if a is not None:
+            t = a.transcript
+            out.append(f"{label}{a.speaker}, {t.date or 'undated'}: {t.title}")
+            out.append(textwrap.fill(f"“{a.text}”", width=100, initial_indent="   ", subsequent_indent="   "))
+            out.append(f"   source: {t.source_url or t.file} · chars {a.span[0]}-{a.span[1]}")
+    for d in v.differences:
+        out.append(f"   quoted “{d.quoted or '—'}”, said “{d.said or '—'}”")
+    return "\n".join(out)
 
 
 def format_result(result) -> str:
@@ -232,4 +263,4 @@ def cmd_inspect(args) -> int:
 
 
 COMMANDS = {
-"ingest": cmd_ingest, "ask": cmd_ask, "serve": cmd_serve, "eval": cmd_eval, "documents": cmd_documents}
+"ingest": cmd_ingest, "ask": cmd_ask, "verify": cmd_verify, "serve": cmd_serve, "eval": cmd_eval, "documents": cmd_documents}

@@ -13,6 +13,7 @@ from .ingest import IngestReport
 from .models import Answer, Interpretation, SearchResult, Transcript, TranscriptInfo
 from .query import MAX_QUESTION_CHARS
 from .registry import Speaker
+from .verify import MAX_QUOTE_CHARS, Verification
 
 
 class AskRequest(BaseModel):
@@ -24,6 +25,17 @@ class AskRequest(BaseModel):
     speaker: str | None = Field(None, description="Only answers by this speaker (part of the name, or a label).")
     since: dt.date | None = Field(None, description="YYYY-MM-DD: only transcripts on or after this date.")
     until: dt.date | None = Field(None, description="YYYY-MM-DD: only transcripts on or before this date.")
+    transcript: str | None = Field(None, description="Only answers from this transcript (its id).")
+
+
+class VerifyRequest(BaseModel):
+    """A quote to check."""
+
+    quote: str = Field(..., description=f"The quote as published (at most {MAX_QUOTE_CHARS} characters; ... or … marks an omission).")
+    speaker: str | None = Field(None, description="Who it is attributed to (part of the name, or a label).")
+    since: dt.date | None = Field(None, description="YYYY-MM-DD: only transcripts on or after this date.")
+    until: dt.date | None = Field(None, description="YYYY-MM-DD: only transcripts on or before this date.")
+    transcript: str | None = Field(None, description="Only within this transcript (its id).")
 
 
 class TranscriptRef(BaseModel):
@@ -60,6 +72,29 @@ class AnswerOut(BaseModel):
         return cls(text=a.text, asked=a.asked, asked_by=a.asked_by, speaker=a.speaker, score=a.score,
                    highlights=[list(h) for h in a.highlights], span=list(a.span), transcript=TranscriptRef.of(a.transcript),
                    topic=a.topic, weak=a.weak, excerpt=a.excerpt, time=list(a.time) if a.time else None, link=a.link)
+
+
+class DifferenceOut(BaseModel):
+    quoted: str = Field(description="The quote's words (empty where the speaker said more).")
+    said: str = Field(description="What was said instead (empty where the quote adds words).")
+
+
+class VerifyResponse(BaseModel):
+    quote: str
+    verdict: str = Field(description="verbatim (a contiguous run of one answer, up to typography), close (the same "
+                         "statement with words changed, added or dropped) or not_found.")
+    similarity: float = Field(description="0-1: the share of the quote's words aligned with the source's.")
+    match: AnswerOut | None = Field(description="The original: its verbatim sentence run, speaker, date, transcript, span.")
+    differences: list[DifferenceOut] = Field(description="The word runs that differ, in order (close only).")
+    elsewhere: AnswerOut | None = Field(None, description="With a speaker given: the best match by anyone else.")
+    reason: str | None = Field(None, description="Why not_found, when the quote is not simply absent.")
+
+    @classmethod
+    def of(cls, v: Verification) -> VerifyResponse:
+        return cls(quote=v.quote, verdict=v.verdict, similarity=v.similarity,
+                   match=AnswerOut.of(v.match) if v.match else None,
+                   differences=[DifferenceOut(quoted=d.quoted, said=d.said) for d in v.differences],
+                   elsewhere=AnswerOut.of(v.elsewhere) if v.elsewhere else None, reason=v.reason)
 
 
 class ReadAs(BaseModel):

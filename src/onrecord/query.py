@@ -46,6 +46,7 @@ class Query:
     years: tuple[str, ...] = ()
     president: bool = False
     read_as: tuple[tuple[str, str], ...] = ()  # (word typed, speaker it was read as) for misspelt names
+    transcript: str | None = None  # an explicit filter: within this transcript
 
 
 class SpeakerNames:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
@@ -114,7 +115,7 @@ class Searcher:
         return any(wanted in name for name in self._names)
 
     def read(self, question: str, speaker: str | None = None, since: str | None = None,
-             until: str | None = None) -> Query:
+             until: str | None = None, transcript: str | None = None) -> Query:
         """The question as a Query, its filters checked and the speaker filter resolved.
 
         Raises:
@@ -128,8 +129,10 @@ class Searcher:
             given, speaker = speaker.strip(), self.resolve_speaker(speaker.strip())
             if not self._known_speaker(speaker):
                 raise BadQuery(f"no speaker matches '{given}'")  # not "nothing on the record"
-        return parse_query(question, self.speaker_lookup(), speaker, since, until,
-                           frequency=self.store.document_frequency)
+        if transcript is not None:
+            self.store.transcript_info(transcript)  # NotFound for an unknown id
+        q = parse_query(question, self.speaker_lookup(), speaker, since, until, frequency=self.store.document_frequency)
+        return replace(q, transcript=transcript) if transcript else q
 
     def dense(self, qvec: np.ndarray, q: Query, n: int) -> list[int]:
         return self.store.dense(qvec, filters_of(q), n)
@@ -210,7 +213,7 @@ class Searcher:
         return out
 
     def search(self, question: str, top_k: int = 5, speaker: str | None = None, since: str | None = None,
-               until: str | None = None) -> SearchResult:
+               until: str | None = None, transcript: str | None = None) -> SearchResult:
         """Answer a question with up to top_k verbatim, attributed answers.
 
         Raises:
@@ -219,7 +222,7 @@ class Searcher:
         if not 1 <= top_k <= 50:
             raise BadQuery("top_k must be between 1 and 50")
         t0 = time.perf_counter()
-        q = self.read(question, speaker, since, until)
+        q = self.read(question, speaker, since, until, transcript)
         qvec = self.embedder.embed_query(q.text)
         t1 = time.perf_counter()
         timings = {"embed": (t1 - t0) * 1e3}
@@ -302,7 +305,7 @@ class Searcher:
 
 
 def filters_of(q: Query) -> Filters:
-    return Filters(speaker=q.speaker, since=q.since, until=q.until, transcript=getattr(q, "transcript", None))
+    return Filters(speaker=q.speaker, since=q.since, until=q.until, transcript=q.transcript)
 
 
 def interpretation_of(q: Query) -> Interpretation:

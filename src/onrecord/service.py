@@ -14,9 +14,10 @@ from .embedding import Embedder
 from .errors import IndexError_, IndexNotFound, TooLarge
 from .ingest import IngestReport, ingest_bytes, ingest_files, remove_transcripts
 from .jobs import IngestJobs
-from .models import SearchResult
+from .models import SearchResult, TranscriptInfo
 from .search import Searcher
 from .store import Store, check_info, describe, open_store, stamp, store_kind
+from .verify import QuoteChecker, Verification
 
 SAMPLES = Path(__file__).parent / "samples"
 log = logging.getLogger("onrecord")
@@ -48,6 +49,11 @@ class Onrecord:
         self._stamp: tuple | None = None
         self._jobs: IngestJobs | None = None
         self._lock = threading.Lock()
+        # One search at a time in a process: a search is CPU-bound Python and numpy under the GIL
+        # plus a 2-thread ONNX run, so concurrent searches only contend (measured with
+        # benchmarks/load.py, 16 clients: 10 req/s concurrent vs 22 one at a time); more
+        # throughput comes from processes (`serve --workers N`).
+        self._search_gate = threading.Lock()
 
     @property
     def index(self) -> str:
@@ -107,9 +113,25 @@ class Onrecord:
         self._stamp = now
 
     def ask(self, question: str, top_k: int = 5, speaker: str | None = None, since: str | None = None,
-            until: str | None = None) -> SearchResult:
+            until: str | None = None, transcript: str | None = None) -> SearchResult:
+        with self.using() as searcher, self._search_gate:
+            return searcher.search(question, top_k=top_k, speaker=speaker, since=since, until=until, transcript=transcript)
+
+    def verify(self, quote: str, speaker: str | None = None, since: str | None = None, until: str | None = None,
+               transcript: str | None = None) -> Verification:
+        """Is the quote on the record word for word, nearly, or not at all (see verify.py)."""
+        with self.using() as searcher, self._search_gate:
+            return QuoteChecker(searcher).verify(quote, speaker, since, until, transcript)
+
+    def transcripts(self, limit: int | None = None, offset: int = 0, since: str | None = None, until: str | None = None,
+                    title: str | None = None) -> tuple[list[TranscriptInfo], int]:
+        """A page of the transcripts (by date) within the filters, and how many there are in all."""
         with self.using() as searcher:
-            return searcher.search(question, top_k=top_k, speaker=speaker, since=since, until=until)
+            infos = searcher.store.transcripts()
+        wanted = (title or "").lower()
+        kept = [i for i in infos if (not since or (i.date or "") >= since) and (not until or (i.date and i.date <= until))
+                and wanted in i.title.lower()]
+        return kept[offset: None if limit is None else offset + limit], len(kept)
 
 
     def ingest_paths(self, paths: list[str], meta: dict | None = None, progress: bool = False) -> IngestReport:

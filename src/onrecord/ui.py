@@ -109,6 +109,26 @@ def render(result: SearchResult, context_note: str = "") -> str:
 _FRAGMENT = re.compile(r"—|–|--|\.\.\.|…|^(?:and|but|so|or|because|if|sorry|okay|ok|yeah|well)\b", re.I)
 
 
+VERDICTS = {"verbatim": "On the record, word for word", "close": "Close: the same statement with words changed",
+            "not_found": "Not on the record"}
+
+
+def verdict_card(v) -> str:
+    """A checked quote: the verdict, the original as a card, what differs, who else said it."""
+    head = VERDICTS[v.verdict] + (f" (similarity {v.similarity:.2f})" if v.verdict == "close" else "")
+    out = [f'<div class="onrecord-verdict-{v.verdict}"><b>{html.escape(head)}</b>'
+           + (f" · {html.escape(v.reason)}" if v.reason else "") + "</div>"]
+    if v.match:
+        out.append(card(1, v.match))
+    if v.differences:
+        rows = "".join(f"<li>quoted “{html.escape(d.quoted or '—')}”, said “{html.escape(d.said or '—')}”</li>"
+                       for d in v.differences)
+        out.append(f'<div class="onrecord-meta">What differs:<ul>{rows}</ul></div>')
+    if v.elsewhere:
+        out += ['<div class="onrecord-meta">Said by someone else:</div>', card(1, v.elsewhere)]
+    return "".join(out)
+
+
 def complete_question(text: str) -> bool:
     """A question a reader can use as it stands: one sentence-like question, capitalised, no
     trailing-off or cut-in dashes, not a follow-up ("And ...", "So ...")."""
@@ -359,50 +379,65 @@ def build_ui(core: Onrecord) -> gr.Blocks:
             return f"Not removed: {exc}"
         return f"Removed “{info.title}” ({long_date(info.date)}, {info.file})."
 
+    def check_quote(quote: str, attributed: str) -> str:
+        try:
+            return verdict_card(core.verify(_text(quote), speaker=_text(attributed).strip() or None))
+        except OnrecordError as exc:
+            return f'<div class="onrecord-meta">{html.escape(str(exc))}</div>'
+
     with gr.Blocks(title="onrecord", delete_cache=(3600, 3600)) as demo:
         gr.Markdown("## onrecord\nWhat a spokesperson actually said, word for word: verbatim answers with who, when and the source.")
         answers_state = gr.State([])
         ctx_state = gr.State({})
         history_state = gr.State([])  # the conversation lives on the server: the browser only shows it
         examples_state = gr.State([])
-        with gr.Row(elem_id="onrecord-filter-bar"):
-            active_md = gr.Markdown("", elem_id="onrecord-active-filters")
-            clear_btn = gr.Button("Clear filters", size="sm", visible=False, elem_id="onrecord-clear", scale=0)
-        with gr.Row():
-            with gr.Column(scale=3):
-                # no copy buttons on the chat (they copied the cards' HTML): the citation box copies
-                # plain text, and a selection in the page copies as text
-                chat = gr.Chatbot(label="Answers on the record", height=560, elem_id="onrecord-chat", autoscroll=False,
-                                  buttons=[], feedback_options=None)
+        with gr.Tab("Ask", id="ask"):
+            with gr.Row(elem_id="onrecord-filter-bar"):
+                active_md = gr.Markdown("", elem_id="onrecord-active-filters")
+                clear_btn = gr.Button("Clear filters", size="sm", visible=False, elem_id="onrecord-clear", scale=0)
+            with gr.Row():
+                with gr.Column(scale=3):
+                    # no copy buttons on the chat (they copied the cards' HTML): the citation box copies
+                    # plain text, and a selection in the page copies as text
+                    chat = gr.Chatbot(label="Answers on the record", height=560, elem_id="onrecord-chat", autoscroll=False,
+                                      buttons=[], feedback_options=None)
 
 
-                with gr.Row(elem_id="onrecord-ask-row"):
-                    question = gr.Textbox(placeholder="What did NATO say about Article 5?", show_label=False,
-                                          scale=5, elem_id="onrecord-question", max_length=2000)
-                    ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="onrecord-ask")
-                examples = gr.Dataset(components=[question], samples=[], type="index", elem_id="onrecord-examples",
-                                      label="Questions asked in these transcripts")
-            with gr.Column(scale=2):
-                with gr.Accordion("Filters", open=False):
-                    speaker = gr.Dropdown([ANY_SPEAKER], value=ANY_SPEAKER, label="Speaker", elem_id="onrecord-speaker")
-                    since = gr.Textbox(label="Since (YYYY-MM-DD)", max_length=10)
-                    until = gr.Textbox(label="Until (YYYY-MM-DD)", max_length=10)
-                pick = gr.Radio([], label="Answer", elem_id="onrecord-pick")
-                cite = gr.Textbox(label="Citation (ready to paste, plain text)", buttons=["copy"], lines=3,
-                                  interactive=False, elem_id="onrecord-citation")
-                short = gr.Checkbox(label="Cite only the highlighted sentences", value=False, elem_id="onrecord-short")
-                context = gr.HTML(label="In the transcript", show_label=True, elem_id="onrecord-context")
-                plot = gr.BarPlot(per_year({}), x="year", y="answers", visible=False, elem_id="onrecord-chart",
-                                  title="Answers on the record per year (strong matches only)", height=220,
-                                  y_lim=[0, None])
-                with gr.Accordion("Add transcripts", open=False):
-                    files = gr.File(file_count="multiple", label="Transcript files (" + " ".join(sorted(SUFFIXES)) + ")",
-                                    file_types=sorted(SUFFIXES))
-                    key = gr.Textbox(label="API key", type="password", visible=needs_key)
-                    upload_btn = gr.Button("Add to the index")
-                    upload_out = gr.Textbox(label="Result", interactive=False, lines=4, elem_id="onrecord-upload-result")
-                    remove_id = gr.Textbox(label="Remove a transcript: its id", max_length=64, elem_id="onrecord-remove-id")
-                    remove_btn = gr.Button("Remove from the index", variant="stop", size="sm")
+                    with gr.Row(elem_id="onrecord-ask-row"):
+                        question = gr.Textbox(placeholder="What did NATO say about Article 5?", show_label=False,
+                                              scale=5, elem_id="onrecord-question", max_length=2000)
+                        ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="onrecord-ask")
+                    examples = gr.Dataset(components=[question], samples=[], type="index", elem_id="onrecord-examples",
+                                          label="Questions asked in these transcripts")
+                with gr.Column(scale=2):
+                    with gr.Accordion("Filters", open=False):
+                        speaker = gr.Dropdown([ANY_SPEAKER], value=ANY_SPEAKER, label="Speaker", elem_id="onrecord-speaker")
+                        since = gr.Textbox(label="Since (YYYY-MM-DD)", max_length=10)
+                        until = gr.Textbox(label="Until (YYYY-MM-DD)", max_length=10)
+                    pick = gr.Radio([], label="Answer", elem_id="onrecord-pick")
+                    cite = gr.Textbox(label="Citation (ready to paste, plain text)", buttons=["copy"], lines=3,
+                                      interactive=False, elem_id="onrecord-citation")
+                    short = gr.Checkbox(label="Cite only the highlighted sentences", value=False, elem_id="onrecord-short")
+                    context = gr.HTML(label="In the transcript", show_label=True, elem_id="onrecord-context")
+                    plot = gr.BarPlot(per_year({}), x="year", y="answers", visible=False, elem_id="onrecord-chart",
+                                      title="Answers on the record per year (strong matches only)", height=220,
+                                      y_lim=[0, None])
+                    with gr.Accordion("Add transcripts", open=False):
+                        files = gr.File(file_count="multiple", label="Transcript files (" + " ".join(sorted(SUFFIXES)) + ")",
+                                        file_types=sorted(SUFFIXES))
+                        key = gr.Textbox(label="API key", type="password", visible=needs_key)
+                        upload_btn = gr.Button("Add to the index")
+                        upload_out = gr.Textbox(label="Result", interactive=False, lines=4, elem_id="onrecord-upload-result")
+                        remove_id = gr.Textbox(label="Remove a transcript: its id", max_length=64, elem_id="onrecord-remove-id")
+                        remove_btn = gr.Button("Remove from the index", variant="stop", size="sm")
+        with gr.Tab("Check a quote", id="verify"):
+            gr.Markdown("Is a quote on the record word for word, nearly, or not at all? `...` marks an omission.")
+            with gr.Row():
+                quote_in = gr.Textbox(label="Quote", lines=3, max_length=2000, scale=4, elem_id="onrecord-quote")
+                quote_speaker = gr.Textbox(label="Attributed to (optional)", max_length=200, scale=1,
+                                           elem_id="onrecord-quote-speaker")
+            verify_btn = gr.Button("Check", variant="primary", elem_id="onrecord-verify")
+            verdict_html = gr.HTML(elem_id="onrecord-verdict")
         gr.Markdown("[API documentation](/docs) · every answer is a verbatim run of its transcript",
                     elem_id="onrecord-footer")
 
@@ -418,6 +453,8 @@ def build_ui(core: Onrecord) -> gr.Blocks:
         remove_btn.click(remove, [remove_id, key], [upload_out])
         key.change(None, [key], None, js=KEY_COOKIE_JS)
         examples.click(use_example, [examples, examples_state], [question])
+        verify_btn.click(check_quote, [quote_in, quote_speaker], [verdict_html])
+        quote_in.submit(check_quote, [quote_in, quote_speaker], [verdict_html])
         demo.load(on_load, None, [speaker, examples, examples_state])
     return demo
 
