@@ -134,18 +134,7 @@ class Searcher:
         q = parse_query(question, self.speaker_lookup(), speaker, since, until, frequency=self.store.document_frequency)
         return replace(q, transcript=transcript) if transcript else q
 
-    def dense(self, qvec: np.ndarray, q: Query, n: int) -> list[int]:
-        return self.store.dense(qvec, filters_of(q), n)
-
-    def lexical(self, q: Query, n: int, side: str = ANSWER) -> list[tuple[int, float]]:
-        """BM25 top-n (passage id, score) over the answer's words (`side="answer"`: its text and
-        topic) or over the words of the question it answered (`side="question"`)."""
-        terms = self._selective(q.terms)
-        if not terms and not q.phrases:
-            return []
-        return self.store.lexical(terms, q.phrases, filters_of(q), n, side)
-
-    def _selective(self, terms: tuple[str, ...]) -> tuple[str, ...]:
+    def selective(self, terms: tuple[str, ...]) -> tuple[str, ...]:
         """The question's words worth a lexical search, rarest first: those in at most MAX_DF of
         the passages (a very common word adds little to BM25 but costs a long posting list), at
         most MAX_TERMS of them and MAX_POSTINGS postings in all (binding only on large indexes);
@@ -166,10 +155,14 @@ class Searcher:
     def retrieve(self, q: Query, qvec: np.ndarray, timings: dict | None = None) -> Retrieved:
         """The three candidate lists for a question (dense scores are filled in by `rank`);
         `timings` hears the milliseconds of the dense and the lexical searches."""
+        filters = filters_of(q)
         t0 = time.perf_counter()
-        dense = [(i, 0.0) for i in self.dense(qvec, q, CANDIDATES)]
+        dense = [(i, 0.0) for i in self.store.dense(qvec, filters, CANDIDATES)]
         t1 = time.perf_counter()
-        retrieved = Retrieved(dense, self.lexical(q, CANDIDATES, ANSWER), self.lexical(q, CANDIDATES, QUESTION))
+        terms = self.selective(q.terms)  # BM25 over the answer's words (text, topic) and the question it answered
+        sides = [self.store.lexical(terms, q.phrases, filters, CANDIDATES, side) if terms or q.phrases else []
+                 for side in (ANSWER, QUESTION)]
+        retrieved = Retrieved(dense, *sides)
         if timings is not None:
             timings.update(dense=(t1 - t0) * 1e3, lexical=(time.perf_counter() - t1) * 1e3)
         return retrieved

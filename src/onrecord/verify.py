@@ -187,7 +187,7 @@ class QuoteChecker:
         """The best-matching turn (its match, first passage and text offset) and in how many of the
         candidate turns the quote stands word for word."""
         store = self.store
-        lexical = [i for i, _ in store.lexical(self.searcher._selective(tuple(content)), (), filters, LEXICAL_CANDIDATES)]
+        lexical = [i for i, _ in store.lexical(self.searcher.selective(tuple(content)), (), filters, LEXICAL_CANDIDATES)]
         dense = store.dense(self.searcher.embedder.embed_query(quote), filters, DENSE_CANDIDATES)
         rows = store.passages(list(dict.fromkeys(lexical + dense)))
         turns = list(dict.fromkeys((rows[i].transcript_id, rows[i].turn_index) for i in lexical + dense if i in rows))
