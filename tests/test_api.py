@@ -225,3 +225,81 @@ def test_an_unknown_speaker_filter_says_so(client):
     r = client.post("/api/ask", json={"question": "Article 5", "speaker": "Nobody Atall"})
     assert r.status_code == 422 and r.json()["detail"] == "no speaker matches 'Nobody Atall'"
     assert client.post("/api/ask", json={"question": "Article 5", "speaker": "stoltenberg"}).status_code == 200
+
+
+def _article5(client) -> dict:
+    return client.post("/api/ask", json={"question": '"Article 5" retaliate', "top_k": 3}).json()["answers"][0]
+
+
+def test_an_answer_by_its_id_comes_with_its_exchange(client):
+    """Case: the permalink of an answer to a reporter's question (the question turn, the answer
+    turn, the turns around them)."""
+    a = _article5(client)
+    assert a["id"] == f"{a['transcript']['id']}-{a['span'][0]}-{a['span'][1]}"
+    r = client.get(f"/api/answers/{a['id']}")
+    assert r.status_code == 200, r.text
+    page = r.json()
+    got = page["answer"]
+    assert (got["id"], got["text"], got["speaker"], got["asked"], got["span"]) == (a["id"], a["text"], a["speaker"], a["asked"], a["span"])
+    assert got["score"] is None and page["permalink"] == f"/a/{a['id']}"
+    roles = [t["role"] for t in page["exchange"]]
+    assert roles == ["questioner", "spokesperson"] and page["exchange"][0]["text"] == a["asked"]
+    assert page["exchange"][1]["text"].startswith(a["text"][:200])
+    assert page["before"]["speaker"] == "Jens Stoltenberg" and page["after"]["role"] == "questioner"
+
+
+@pytest.mark.parametrize("bad", ["nope", "0000000000000000-1-2", "{tid}-5-3", "{tid}-0-10", "{q_start}"])
+def test_an_id_that_names_no_answer_is_404(client, bad):
+    """Case: a made-up id, an unknown transcript, an empty span, the title, a reporter's question:
+    a permalink never presents anything but one answer turn's words."""
+    a = _article5(client)
+    tid = a["transcript"]["id"]
+    page = client.get(f"/api/answers/{a['id']}").json()
+    q = page["exchange"][0]["span"]
+    value = bad.format(tid=tid, q_start=f"{tid}-{q[0]}-{q[1]}")
+    assert client.get(f"/api/answers/{value}").status_code == 404
+    assert client.get(f"/a/{value}").status_code == 404
+
+
+def test_the_answer_page_is_a_small_embeddable_page(client):
+    a = _article5(client)
+    r = client.get(f"/a/{a['id']}")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "script-src" not in r.headers["content-security-policy"] and "default-src 'none'" in r.headers["content-security-policy"]
+    body = r.text
+    assert "<script" not in body and "Jens Stoltenberg" in body and "6 January 2020" in body
+    assert "on the record via onrecord" in body and f'href="http://testserver/a/{a["id"]}"' in body
+    assert "I think the important thing now is to really try to de-escalate" in body
+    assert 'type="application/json+oembed"' in body
+
+
+def test_oembed_points_an_iframe_at_the_answer_page(client):
+    a = _article5(client)
+    url = f"http://testserver/a/{a['id']}"
+    r = client.get("/api/oembed", params={"url": url, "maxwidth": 400})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["type"] == "rich" and body["version"] == "1.0" and body["provider_name"] == "onrecord"
+    assert body["author_name"] == "Jens Stoltenberg" and body["width"] == 400 and body["height"] == 300
+    assert f'<iframe src="{url}" width="400"' in body["html"]
+    assert client.get("/api/oembed", params={"url": url, "format": "xml"}).status_code == 501
+    assert client.get("/api/oembed", params={"url": "http://testserver/api/health"}).status_code == 422
+    assert client.get("/api/oembed", params={"url": "http://testserver/a/nope-1-2"}).status_code == 404
+
+
+def test_docs_work_offline(client):
+    """/docs loads Swagger UI from the app itself, not from a CDN."""
+    page = client.get("/docs").text
+    assert "cdn." not in page and "jsdelivr" not in page and "unpkg" not in page
+    assert "/docs-assets/swagger-ui-bundle.js" in page
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        r = client.get(f"/docs-assets/{asset}")
+        assert r.status_code == 200 and len(r.content) > 10_000
+
+
+def test_transcripts_by_speaker(client):
+    r = client.get("/api/transcripts", params={"speaker": "Carter"})
+    assert r.status_code == 200 and [t["file"] for t in r.json()] == ["1977-09-21-carter-news-conference.md"]
+    assert r.headers["X-Total-Count"] == "1"
+    assert client.get("/api/transcripts", params={"speaker": "Stoltenberg"}).json()[0]["date"] == "2020-01-06"
+    assert client.get("/api/transcripts", params={"speaker": "Nobody Atall"}).status_code == 422

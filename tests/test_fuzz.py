@@ -32,8 +32,11 @@ def test_no_input_makes_a_server_error(api_schema):
         def fuzz(case):
             response = case.call()
             calls.append(response.status_code)
-            assert response.status_code < 500, f"{case.method} {case.path}: {response.status_code} {response.text[:300]}"
-            if response.status_code >= 400:
+            documented = case.path == "/api/oembed" and response.status_code == 501  # oEmbed's answer to format=xml
+            assert response.status_code < 500 or documented, f"{case.method} {case.path}: {response.status_code} {response.text[:300]}"
+            if response.status_code >= 400 and case.path.startswith("/a/"):  # the answer page is HTML, errors too
+                assert "text/html" in str(response.headers.get("content-type")) and "<p>" in response.text
+            elif response.status_code >= 400:
                 assert isinstance(response.json().get("detail"), str)
 
         fuzz()

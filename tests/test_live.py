@@ -168,6 +168,7 @@ def test_browser_asks_and_sees_the_quote(server):
 
 
 PHONE_SCREENSHOT = ROOT / "docs" / "screenshot-phone.png"
+EMBED_SCREENSHOT = ROOT / "docs" / "embed.png"
 
 
 def test_browser_details_a_reporter_meets(server):
@@ -260,5 +261,52 @@ def test_browser_filters_are_visible_clearable_and_said(server):
             page.wait_for_function("!document.querySelector('#onrecord-active-filters').innerText.includes('Kirby')",
                                    timeout=30_000)
             assert page.input_value("#onrecord-speaker input") == "Any speaker"
+        finally:
+            browser.close()
+
+
+def test_browser_checks_a_quote_and_opens_an_answers_permalink(server):
+    """Issue 14 in a real browser: a quote checked in its tab; an answer's permalink opened from its
+    card; the copied <iframe> snippet shows the answer inside another page."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server + "/")
+            page.get_by_role("tab", name="Check a quote").click()
+            page.fill("#onrecord-quote textarea", "if I start to speculate on how we will react, this will not help to de-escalate")
+            page.fill("#onrecord-quote-speaker textarea", "Stoltenberg")
+            page.click("#onrecord-verify")
+            page.wait_for_function("document.querySelector('#onrecord-verdict').innerText.includes('word for word')",
+                                   timeout=60_000)
+            verdict = page.inner_text("#onrecord-verdict")
+            assert "Jens Stoltenberg" in verdict and "6 January 2020" in verdict
+
+            page.get_by_role("tab", name="Ask").click()
+            page.fill("#onrecord-question textarea", "What did NATO say about Article 5?")
+            page.click("#onrecord-ask")
+            page.wait_for_selector(".onrecord-card a:text('permalink')", timeout=60_000)
+            href = page.locator(".onrecord-card a:text('permalink')").first.get_attribute("href")
+            assert re.fullmatch(r"/a/[0-9a-f]+-\d+-\d+", href), href
+            with page.context.expect_page() as opened:
+                page.locator(".onrecord-card a:text('permalink')").first.click()
+            permalink = opened.value
+            permalink.wait_for_load_state()
+            assert permalink.url == server + href
+            body = permalink.inner_text("body")
+            assert "I think the important thing now is to really try to de-escalate" in body
+            assert "Jens Stoltenberg" in body and "6 January 2020" in body and "on the record via onrecord" in body
+
+            page.wait_for_function("document.querySelector('#onrecord-embed textarea')?.value.includes('<iframe')",
+                                   timeout=30_000)
+            snippet = page.input_value("#onrecord-embed textarea")
+            assert f'src="{server}{href}"' in snippet, snippet
+            host = browser.new_page(viewport={"width": 640, "height": 420})
+            host.set_content(f"<html><body style='font-family:sans-serif'><h3>A newsroom's page</h3>{snippet}</body></html>")
+            frame = host.frame_locator("iframe")
+            assert "try to de-escalate" in frame.locator("blockquote").inner_text(timeout=30_000)
+            host.screenshot(path=str(EMBED_SCREENSHOT))
         finally:
             browser.close()

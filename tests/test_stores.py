@@ -4,6 +4,8 @@ own paths (ingest, ask, documents, the HTTP API), never a store's internals."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -205,3 +207,41 @@ def test_health_names_the_store_and_the_api_reads_through_it(loaded, location):
         ask = http.post("/api/ask", json={"question": '"Article 5" retaliate', "top_k": 2}).json()
         assert ask["answers"][0]["speaker"] == "Jens Stoltenberg"
         assert {s["name"] for s in http.get("/api/speakers").json()} >= {"Jens Stoltenberg", "John Kirby"}
+
+
+PRESS_POINT = Path(__file__).parent / "talking-points" / "nato-2020-01-09-stoltenberg-press-point.txt"  # repeats the seed's Article 5 answer
+
+
+def _article5(core) -> list:
+    return core.ask("Would NATO respond under Article 5 if Iran retaliated?", top_k=10).answers
+
+
+@pytest.mark.parametrize("batches", [[[SEED, PRESS_POINT]], [[SEED], [PRESS_POINT]]], ids=["one-batch", "later-batch"])
+def test_a_talking_point_is_returned_once_with_its_other_occasions(core, batches):
+    """Case: one speaker gives (nearly) the same answer at two briefings, found whether both arrive
+    in one ingest or the second joins an index holding the first."""
+    for batch in batches:
+        assert core.ingest_paths([str(p) for p in batch]).ok
+    answers = _article5(core)
+    said = [a for a in answers if "if I start to speculate on how we will react" in a.text]
+    assert len(said) == 1, [(a.transcript.date, a.text[:60]) for a in answers]  # once, not twice in the top ten
+    top = said[0]
+    assert [x.transcript.date for x in top.also_said] == ["2020-01-09" if top.transcript.date == "2020-01-06" else "2020-01-06"]
+    other = top.also_said[0]
+    assert 0.8 < other.similarity < 1.0  # one word differs
+    text = core.store().text_span(other.transcript.id, *other.span)
+    assert "if I start to speculate on how we will react" in text and other.transcript.id != top.transcript.id
+    assert top.first_said == "2020-01-06"
+    lone = next(a for a in answers if a is not top)
+    assert lone.also_said == () and lone.first_said == lone.transcript.date
+
+
+def test_removing_an_occasion_forgets_the_repeat(core):
+    assert core.ingest_paths([str(SEED), str(PRESS_POINT)]).ok
+    press = next(i for i in core.store().transcripts() if i.file == PRESS_POINT.name)
+    core.remove([press.id])
+    top = next(a for a in _article5(core) if "if I start to speculate" in a.text)
+    assert top.also_said == () and top.transcript.date == "2020-01-06"
+    assert core.ingest_paths([str(PRESS_POINT)]).ok  # and found again when it comes back
+    top = next(a for a in _article5(core) if "if I start to speculate" in a.text)
+    assert len(top.also_said) == 1

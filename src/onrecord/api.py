@@ -4,32 +4,39 @@
 import asyncio
 import datetime as dt
 import hmac
+import html
 import json
 import logging
 import os
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import unquote
+from urllib.parse import unquote, urlencode
 
 from fastapi import Depends, FastAPI, File, Header, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from . import __version__
 from .config import Settings, get_settings
 from .contract import (
+    AnswerPage,
     AskRequest,
     AskResponse,
     Health,
     IngestOut,
     JobOut,
+    OEmbedOut,
     SpeakerOut,
     TranscriptOut,
     TranscriptRef,
     VerifyRequest,
     VerifyResponse,
 )
+from .embed import PAGE_HEADERS, answer_id_of_url, oembed, page_html, page_url
 from .errors import BadQuery, IndexError_, IndexLocked, ModelError, NotFound, OnrecordError, TooLarge, TranscriptError
 from .search import MAX_QUESTION_CHARS
 from .server import prepare_environment
@@ -101,7 +108,8 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
     settings = settings or get_settings()
     core = onrecord or Onrecord(settings)
     app = FastAPI(title="onrecord", version=__version__, description="What a spokesperson actually said, word for word.",
-                  dependencies=[Depends(known_parameters)])
+                  dependencies=[Depends(known_parameters)], docs_url=None, redoc_url=None)
+    serve_docs(app)
     app.state.onrecord = core
     upload_bytes = int(settings.max_upload_mb * 1024 * 1024 * 1.05) + 64 * 1024  # a file plus multipart framing
     app.add_middleware(BodyLimit, upload_bytes=upload_bytes)
@@ -201,9 +209,11 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
         since: dt.date | None = None,
         until: dt.date | None = None,
         q: Annotated[str | None, Query(max_length=200, description="Only titles containing this (any case).")] = None,
+        speaker: Annotated[str | None, Query(max_length=200, description="Only transcripts with answers by this "
+                                             "speaker (part of the name, or a label).")] = None,
     ) -> list[TranscriptRef]:
         """The transcripts by date; the number within the filters in the X-Total-Count header."""
-        page, total = core.transcripts(limit, offset, _iso(since), _iso(until), q)
+        page, total = core.transcripts(limit, offset, _iso(since), _iso(until), q, speaker)
         response.headers["X-Total-Count"] = str(total)
         return [TranscriptRef.of(i) for i in page]
 
@@ -211,6 +221,41 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
     def get_transcript(tid: str, core: Core) -> TranscriptOut:
         with core.using() as searcher:
             return TranscriptOut.of(searcher.store.transcript(tid))
+
+    @app.get("/api/answers/{answer_id}", response_model=AnswerPage, dependencies=Read)
+    def get_answer(answer_id: str, core: Core) -> AnswerPage:
+        """An answer by its id (from any answer's `id`), with the exchange around it: the question, the
+        answer, the turns before and after."""
+        return AnswerPage.of(core.answer(answer_id))
+
+    @app.get("/a/{answer_id}", response_class=HTMLResponse, dependencies=Read, tags=["embed"])
+    def answer_page(answer_id: str, request: Request, core: Core) -> HTMLResponse:
+        """The answer as a small self-contained HTML page: the target of the `<iframe>` snippet and of oEmbed."""
+        try:
+            ctx = core.answer(answer_id)
+        except NotFound as exc:
+            return HTMLResponse(f"<!doctype html><title>Not found</title><p>{html.escape(str(exc))}</p>", 404,
+                                headers=PAGE_HEADERS)
+        url = page_url(str(request.base_url), ctx.answer.id)
+        oembed_url = str(request.base_url).rstrip("/") + "/api/oembed?" + urlencode({"url": url})
+        return HTMLResponse(page_html(ctx, url, oembed_url), headers=PAGE_HEADERS)
+
+    @app.get("/api/oembed", response_model=OEmbedOut, dependencies=Read, tags=["embed"],
+             responses={501: {"description": "Only format=json is served."}})
+    def oembed_answer(
+        request: Request,
+        core: Core,
+        url: Annotated[str, Query(max_length=2000, description="An answer page: http(s)://HOST/a/{id}.")],
+        maxwidth: Annotated[int | None, Query(ge=50, le=4000)] = None,
+        maxheight: Annotated[int | None, Query(ge=50, le=4000)] = None,
+        format: Annotated[str, Query(description="json (xml is not served: 501).")] = "json",
+    ):
+        """oEmbed 1.0 (https://oembed.com) for an answer's page: a "rich" type with an `<iframe>`."""
+        if format != "json":
+            return JSONResponse({"detail": "only format=json is served"}, status_code=501)
+        ctx = core.answer(answer_id_of_url(url))
+        base = str(request.base_url)
+        return OEmbedOut(**oembed(ctx, page_url(base, ctx.answer.id), base, maxwidth, maxheight))
 
     @app.post("/api/transcripts", response_model=IngestOut, dependencies=[Depends(require_key)],
               responses={202: {"model": JobOut, "description": "A large upload: its ingest job, to follow."}})
@@ -259,6 +304,21 @@ def create_app(settings: Settings | None = None, onrecord: Onrecord | None = Non
         if settings.api_key:
             app.add_middleware(UploadKey, key=settings.api_key)
     return app
+
+
+DOCS_ASSETS = "/docs-assets"
+
+
+def serve_docs(app: FastAPI) -> None:
+    """/docs from Swagger UI's files in the package (swagger-ui-bundle): it works offline, no CDN."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="onrecord API",
+                                   swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png")
 
 
 class UploadKey:

@@ -173,8 +173,11 @@ def format_result(result) -> str:
             who = f" ({a.asked_by})" if a.asked_by else ""
             out.append(textwrap.fill(f"Asked{who}: {a.asked}", 100, initial_indent="   ", subsequent_indent="   "))
         out.append(textwrap.fill(f"“{a.text}”", 100, initial_indent="   ", subsequent_indent="   "))
+        if a.also_said:
+            dates = ", ".join(x.transcript.date or "undated" for x in a.also_said)
+            out.append(f"   said {len(a.also_said) + 1} times since {a.first_said or 'undated'} (also: {dates})")
         src = t.source_url or t.file
-        out.append(f"   score {a.score:.2f} · source: {src} · chars {a.span[0]}-{a.span[1]}\n")
+        out.append(f"   score {a.score:.2f} · source: {src} · id {a.id}\n")
     return "\n".join(out).rstrip()
 
 

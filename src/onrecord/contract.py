@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 
 from . import __version__
 from .ingest import IngestReport
-from .models import Answer, Interpretation, SearchResult, Transcript, TranscriptInfo
+from .models import AlsoSaid, Answer, Interpretation, SearchResult, Transcript, TranscriptInfo
+from .permalink import AnswerContext, ContextTurn
 from .query import MAX_QUESTION_CHARS
 from .registry import Speaker
 from .verify import MAX_QUOTE_CHARS, Verification
@@ -51,13 +52,24 @@ class TranscriptRef(BaseModel):
         return cls(id=t.id, title=t.title, date=t.date, source_url=t.source_url, file=t.file, organisation=t.organisation)
 
 
+class AlsoSaidOut(BaseModel):
+    transcript: TranscriptRef
+    span: list[int] = Field(description="[start, end) of the passage within that transcript's canonical text.")
+    similarity: float = Field(description="0-1: word 3-shingle overlap (Jaccard) with the answer's best passage.")
+
+    @classmethod
+    def of(cls, a: AlsoSaid) -> AlsoSaidOut:
+        return cls(transcript=TranscriptRef.of(a.transcript), span=list(a.span), similarity=a.similarity)
+
+
 class AnswerOut(BaseModel):
+    id: str = Field(description="Stable id (transcript id + span): GET /api/answers/{id}, and /a/{id} as a page.")
     text: str = Field(description="Verbatim span of the transcript.")
     asked: str | None = Field(description="The question put to the speaker, verbatim; null for a statement.")
     asked_by: str | None
     speaker: str
-    score: float = Field(description="The ranking score, 0-1 (the ranker's estimate that this answers the question); "
-                       "non-increasing down the list.")
+    score: float | None = Field(description="The ranking score, 0-1 (the ranker's estimate that this answers the "
+                                "question); non-increasing down the list. Null for an answer fetched by its id.")
     highlights: list[list[int]] = Field(description="[start, end) offsets within text of the best-matching sentences.")
     span: list[int] = Field(description="[start, end) within the transcript's canonical text.")
     transcript: TranscriptRef
@@ -66,12 +78,16 @@ class AnswerOut(BaseModel):
     excerpt: bool = Field(False, description="The text is the best passage of a longer answer, not its start.")
     time: list[float] | None = Field(None, description="[start, end] in seconds, for an answer from a timed source (captions).")
     link: str | None = Field(None, description="The source at that moment (YouTube t=, a media file #t=); null otherwise.")
+    also_said: list[AlsoSaidOut] = Field(default_factory=list, description="The same speaker's (nearly) same words "
+                                         "on other occasions, by date; the answer is listed once, at its most relevant.")
+    first_said: str | None = Field(None, description="The earliest date of this answer and its other occasions.")
 
     @classmethod
     def of(cls, a: Answer) -> AnswerOut:
-        return cls(text=a.text, asked=a.asked, asked_by=a.asked_by, speaker=a.speaker, score=a.score,
+        return cls(id=a.id, text=a.text, asked=a.asked, asked_by=a.asked_by, speaker=a.speaker, score=a.score,
                    highlights=[list(h) for h in a.highlights], span=list(a.span), transcript=TranscriptRef.of(a.transcript),
-                   topic=a.topic, weak=a.weak, excerpt=a.excerpt, time=list(a.time) if a.time else None, link=a.link)
+                   topic=a.topic, weak=a.weak, excerpt=a.excerpt, time=list(a.time) if a.time else None, link=a.link,
+                   also_said=[AlsoSaidOut.of(x) for x in a.also_said], first_said=a.first_said)
 
 
 class DifferenceOut(BaseModel):
@@ -161,6 +177,38 @@ class TurnOut(BaseModel):
     affiliation: str | None
     span: list[int]
     text: str
+
+
+class AnswerPage(BaseModel):
+    """An answer by its id, with the exchange around it."""
+
+    answer: AnswerOut
+    exchange: list[TurnOut] = Field(description="The question turns and the answer turns, in order.")
+    before: TurnOut | None = Field(description="The turn before the exchange.")
+    after: TurnOut | None = Field(description="The turn after the exchange.")
+    permalink: str = Field(description="The answer as a small HTML page (/a/{id}), the target of oEmbed.")
+
+    @classmethod
+    def of(cls, c: AnswerContext) -> AnswerPage:
+        def turn(x: ContextTurn | None) -> TurnOut | None:
+            return x and TurnOut(speaker=x.speaker, role=x.role, affiliation=x.affiliation, span=list(x.span), text=x.text)
+        return cls(answer=AnswerOut.of(c.answer), exchange=[turn(x) for x in c.exchange], before=turn(c.before),
+                   after=turn(c.after), permalink=f"/a/{c.answer.id}")
+
+
+class OEmbedOut(BaseModel):
+    """An oEmbed 1.0 "rich" response (https://oembed.com)."""
+
+    type: str = "rich"
+    version: str = "1.0"
+    title: str
+    author_name: str = Field(description="The speaker.")
+    author_url: str | None = Field(None, description="The transcript's source.")
+    provider_name: str = "onrecord"
+    provider_url: str
+    html: str = Field(description="An <iframe> of the answer's page.")
+    width: int
+    height: int
 
 
 class TranscriptOut(TranscriptRef):

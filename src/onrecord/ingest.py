@@ -1,4 +1,4 @@
-"""Ingest: files -> parse -> chunk -> embed -> one new index generation.
+"""Ingest: files -> parse -> chunk -> embed -> repeats -> one new index generation.
 
 A file that cannot be parsed is reported with its reason and skipped; the rest of the batch
 lands. A transcript already in the index (same content hash) is skipped as a duplicate.
@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import repeats
 from .chunking import chunk
 from .embedding import Embedder
 from .errors import TranscriptError
@@ -180,6 +181,8 @@ def ingest_bytes(items: list[tuple[str, bytes]], index_dir: str | Path, embedder
             at += len(ps)
             report.added.append(t)
             report.passages += len(ps)
+        # talking points: the same speaker's (nearly) same words in the new and the indexed transcripts
+        writer.add_repeats(repeats.find([p for _, ps in fresh for p in ps], vectors, writer.similar))
         writer.commit()
     return report
 

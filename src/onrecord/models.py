@@ -107,12 +107,53 @@ class TranscriptInfo:
 
 
 @dataclass(frozen=True)
+class Occasion:
+    """One place a passage stands: transcript, [start, end) in its text."""
+
+    transcript_id: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class RepeatPair:
+    """Two occasions on which one speaker said (nearly) the same thing; similarity 0-1."""
+
+    a: Occasion
+    b: Occasion
+    similarity: float
+
+
+@dataclass(frozen=True)
+class AlsoSaid:
+    """Another occasion an answer was (nearly) said, word for word or close (similarity 0-1)."""
+
+    transcript: TranscriptInfo
+    span: tuple[int, int]
+    similarity: float
+
+
+def answer_id(transcript_id: str, span: tuple[int, int]) -> str:
+    """An answer's stable id: its transcript and its span ("5d41402abc4b2a76-1200-1835")."""
+    return f"{transcript_id}-{span[0]}-{span[1]}"
+
+
+def parse_answer_id(value: str) -> tuple[str, tuple[int, int]] | None:
+    """(transcript id, span) of an answer id, or None when it is not one."""
+    parts = value.rsplit("-", 2)
+    if len(parts) != 3 or not parts[0] or not parts[1].isdigit() or not parts[2].isdigit() or len(value) > 300:
+        return None
+    start, end = int(parts[1]), int(parts[2])
+    return (parts[0], (start, end)) if start < end else None
+
+
+@dataclass(frozen=True)
 class Answer:
     """One search result: a verbatim span with its citation."""
 
     text: str
     speaker: str
-    score: float
+    score: float | None  # the ranking score, 0-1; None outside a search (an answer by its id)
     span: tuple[int, int]
     transcript: TranscriptInfo
     asked: str | None = None
@@ -124,6 +165,12 @@ class Answer:
     time: tuple[float, float] | None = None  # seconds into the recording, for a timed source
     link: str | None = None  # the source at that moment (YouTube `t=`, a media file `#t=`)
     excerpt: bool = False  # the best passage of a turn too long to show from its start
+    also_said: tuple[AlsoSaid, ...] = ()  # the same speaker's (nearly) same words on other occasions, by date
+    first_said: str | None = None  # the earliest date of this answer and its other occasions
+
+    @property
+    def id(self) -> str:
+        return answer_id(self.transcript.id, self.span)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@
              -> dense top-N, BM25 top-N over the answers' words and top-N over the words of the
                 questions they answered (the store's: FAISS + FTS5, or Milvus), filters applied inside each
              -> one feature row per candidate, scored 0-1 by the shipped ranker (ranking.py)
-             -> one answer per exchange, shown from the start of its turn, highlights, weak flags
+             -> one answer per exchange, shown from the start of its turn, highlights, weak flags;
+                a talking point said on several occasions once, with the others (repeats.py)
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import numpy as np
 
 from .defaults import WEAK_SCORE  # noqa: F401 (the searcher's default; re-exported)
 from .embedding import Embedder
-from .errors import BadQuery
-from .models import Answer, Interpretation, SearchResult, time_of
+from .errors import BadQuery, NotFound
+from .models import AlsoSaid, Answer, Interpretation, Occasion, SearchResult, time_of
 from .query import MAX_QUESTION_CHARS, Query, SpeakerNames, parse_query  # noqa: F401
 from .ranking import Candidate, Hints, Ranker, Retrieved, features
 from .store import ANSWER, QUESTION, Filters, PassageRecord, Store
@@ -231,14 +232,17 @@ class Searcher:
     def present(self, ranked: list[tuple[int, float]], rows: dict[int, PassageRecord], q: Query,
                 top_k: int) -> list[Answer]:
         """The top_k answers: one per turn (its best passage stands for it), a fragment replaced by
-        the real answer of its exchange, each with the ranking score of its best passage."""
-        chosen, seen_turns = [], set()
+        the real answer of its exchange, a talking point said on several occasions once (at its
+        most relevant), each with the ranking score of its best passage."""
+        chosen, seen_turns, said_again, covered = [], set(), {}, set()
         for pid, score in ranked:
             row = self._real_answer(rows[pid])
-            turn = (row.transcript_id, row.turn_index)
-            if turn in seen_turns:
+            turn, where = (row.transcript_id, row.turn_index), (row.transcript_id, row.start)
+            if turn in seen_turns or where in covered:
                 continue
             seen_turns.add(turn)
+            said_again[row.id] = self.store.repeats([where]).get(where, [])
+            covered |= {(o.transcript_id, o.start) for o, _ in said_again[row.id]}
             chosen.append((row, score))
             if len(chosen) == top_k:
                 break
@@ -249,6 +253,7 @@ class Searcher:
             when = time_of(cues.get(row.transcript_id, ()), (start, end))
             best = (row.start - start, row.end - start)
             marks = [(a + best[0], b + best[0]) for a, b in highlights(row.text, q.terms, q.phrases)]
+            also = self.also_said(said_again[row.id])
             answers.append(
                 Answer(
                     text=text,
@@ -265,9 +270,22 @@ class Searcher:
                     time=when,
                     link=moment_link(row.source_url, when[0]) if when else None,
                     excerpt=excerpt,
+                    also_said=also,
+                    first_said=min([d for d in [row.date, *(a.transcript.date for a in also)] if d], default=None),
                 )
             )
         return answers
+
+    def also_said(self, occasions: list[tuple[Occasion, float]]) -> tuple[AlsoSaid, ...]:
+        """The other occasions of an answer's words, by date (transcripts no longer indexed left out)."""
+        out = []
+        for o, similarity in occasions:
+            try:
+                info = self.store.transcript_info(o.transcript_id)
+            except NotFound:
+                continue
+            out.append(AlsoSaid(transcript=info, span=(o.start, o.end), similarity=round(similarity, 4)))
+        return tuple(sorted(out, key=lambda a: (a.transcript.date or "9999", a.transcript.id, a.span)))
 
     def _real_answer(self, row: PassageRecord) -> PassageRecord:
         """A fragment ("Which one?", "Yeah, so, look —") stands for its exchange's real answer: a

@@ -11,10 +11,11 @@ from pathlib import Path
 from . import embedding
 from .config import Settings
 from .embedding import Embedder
-from .errors import IndexError_, IndexNotFound, TooLarge
+from .errors import BadQuery, IndexError_, IndexNotFound, TooLarge
 from .ingest import IngestReport, ingest_bytes, ingest_files, remove_transcripts
 from .jobs import IngestJobs
 from .models import SearchResult, TranscriptInfo
+from .permalink import AnswerContext, answer_by_id
 from .search import Searcher
 from .store import Store, check_info, describe, open_store, stamp, store_kind
 from .verify import QuoteChecker, Verification
@@ -124,14 +125,35 @@ class Onrecord:
             return QuoteChecker(searcher).verify(quote, speaker, since, until, transcript)
 
     def transcripts(self, limit: int | None = None, offset: int = 0, since: str | None = None, until: str | None = None,
-                    title: str | None = None) -> tuple[list[TranscriptInfo], int]:
-        """A page of the transcripts (by date) within the filters, and how many there are in all."""
+                    title: str | None = None, speaker: str | None = None) -> tuple[list[TranscriptInfo], int]:
+        """A page of the transcripts (by date) within the filters, and how many there are in all.
+
+        Raises:
+            BadQuery: dates out of order, a speaker who matches nobody.
+        """
         with self.using() as searcher:
+            if since and until and since > until:
+                raise BadQuery(f"since ({since}) is after until ({until})")
             infos = searcher.store.transcripts()
+            ids = None
+            if speaker and speaker.strip():
+                name = searcher.resolve_speaker(speaker.strip())
+                ids = searcher.store.speaker_transcripts(name)
+                if not ids:
+                    raise BadQuery(f"no speaker matches '{speaker.strip()}'")
         wanted = (title or "").lower()
         kept = [i for i in infos if (not since or (i.date or "") >= since) and (not until or (i.date and i.date <= until))
-                and wanted in i.title.lower()]
+                and wanted in i.title.lower() and (ids is None or i.id in ids)]
         return kept[offset: None if limit is None else offset + limit], len(kept)
+
+    def answer(self, answer_id: str) -> AnswerContext:
+        """An answer by its id (transcript id + span), with the exchange around it.
+
+        Raises:
+            NotFound: no such answer.
+        """
+        with self.using() as searcher:
+            return answer_by_id(searcher, answer_id)
 
 
     def ingest_paths(self, paths: list[str], meta: dict | None = None, progress: bool = False) -> IngestReport:

@@ -19,8 +19,9 @@ import gradio as gr
 import pandas as pd
 
 from .conversation import read_question
+from .embed import iframe, long_date, page_url
 from .errors import OnrecordError
-from .models import Answer, SearchResult
+from .models import Answer, SearchResult, answer_id
 from .service import Onrecord
 from .transcripts import SUFFIXES
 
@@ -37,16 +38,6 @@ CSS = """
   #onrecord-ask-row > * {width: 100% !important; min-width: 0 !important; flex: 1 1 auto !important;}
 }
 """
-
-
-def long_date(iso: str | None) -> str:
-    if not iso:
-        return "undated"
-    try:
-        d = dt.date.fromisoformat(iso)
-    except ValueError:
-        return iso
-    return f"{d.day} {d.strftime('%B %Y')}"
 
 
 def highlighted(text: str, marks) -> str:
@@ -87,11 +78,38 @@ def card(n: int, a: Answer) -> str:
         who = f" ({html.escape(a.asked_by)})" if a.asked_by else ""
         asked = f'<div class="onrecord-asked">Asked{who}: {html.escape(a.asked)}</div>'
     weak = (" · excerpt" if a.excerpt else "") + (" · weak match" if a.weak else "")
+    again = f" · {said_again(a)}" if a.also_said else ""
+    link = f' · <a href="/a/{html.escape(a.id, quote=True)}" target="_blank" rel="noopener">permalink</a>'
     return (
         f'<div class="onrecord-card{" onrecord-weak" if a.weak else ""}">'
-        f'<div class="onrecord-meta"><b>{n}. {html.escape(a.speaker)}</b> · {long_date(t.date)} · {title}{weak}</div>'
+        f'<div class="onrecord-meta"><b>{n}. {html.escape(a.speaker)}</b> · {long_date(t.date)} · {title}{weak}'
+        f'<span class="onrecord-again">{again}</span>{link}</div>'
         f"{asked}<div>“{highlighted(a.text, a.highlights)}”</div></div>"
     )
+
+
+def said_again(a: Answer) -> str:
+    """"said 3 times since 6 January 2020": the answer's words on other occasions too."""
+    return f"said {len(a.also_said) + 1} times since {long_date(a.first_said)}"
+
+
+_HOST = re.compile(r"[A-Za-z0-9.\-]+(?::\d{1,5})?|\[[0-9A-Fa-f:.]+\](?::\d{1,5})?")
+
+
+def site_of(request) -> str:
+    """This server's address as the reader's browser reached it ("http://HOST:PORT"), for links
+    meant to be pasted elsewhere; "" when the request does not say."""
+    headers = {k.lower(): v for k, v in dict(getattr(request, "headers", None) or {}).items()}
+    host = headers.get("x-forwarded-host") or headers.get("host") or ""
+    proto = headers.get("x-forwarded-proto", "http")
+    if not _HOST.fullmatch(host) or proto not in ("http", "https"):
+        return ""
+    return f"{proto}://{host}"
+
+
+def embed_snippet(a: Answer, site: str) -> str:
+    """The <iframe> a newsroom pastes to embed an answer."""
+    return iframe(page_url(site, a.id), a)
 
 
 def render(result: SearchResult, context_note: str = "") -> str:
@@ -217,8 +235,16 @@ def context_html(core: Onrecord, a: Answer) -> str:
             body = html.escape(text).replace("\n\n", "<br><br>")
         who = html.escape(tu.speaker) + (f" ({html.escape(tu.affiliation)})" if tu.affiliation and tu.affiliation != tu.speaker else "")
         rows.append(f"<p><b>{who}:</b> {body}</p>")
+    occasions = ""
+    if a.also_said:
+        items = "".join(
+            f'<li>{long_date(x.transcript.date)} · <a href="/a/{html.escape(answer_id(x.transcript.id, x.span), quote=True)}" '
+            f'target="_blank" rel="noopener">{html.escape(x.transcript.title)}</a> (similarity {x.similarity:.2f})</li>'
+            for x in a.also_said)
+        occasions = (f"<div class='onrecord-meta' id='onrecord-occasions'><b>{html.escape(said_again(a).capitalize())}</b>"
+                     f"<ul>{items}</ul></div>")
     return (f"<div class='onrecord-card'><div class='onrecord-meta'><b>In the transcript</b> · {html.escape(t.title)}, "
-            f"{long_date(t.date)} · id {html.escape(t.id)}</div>{''.join(rows)}</div>")
+            f"{long_date(t.date)} · id {html.escape(t.id)}</div>{occasions}{''.join(rows)}</div>")
 
 
 def _text(value) -> str:
@@ -292,10 +318,10 @@ def build_ui(core: Onrecord) -> gr.Blocks:
             return examples[index]
         return gr.update()
 
-    def ask(question, history, speaker, since, until, ctx):
+    def ask(question, history, speaker, since, until, ctx, request: gr.Request):
         history = list(history or [])
         question, speaker, since, until = _text(question).strip(), _text(speaker), _text(since), _text(until)
-        nothing = [[], gr.update(choices=[], value=None), "", "", gr.update(visible=False)]
+        nothing = [[], gr.update(choices=[], value=None), "", "", gr.update(visible=False), ""]
         if not question:
             return [history, history, ctx, *nothing, "", *filter_bar(None, since, until)]
         filt_speaker = None if speaker in ("", ANY_SPEAKER) else speaker
@@ -323,19 +349,21 @@ def build_ui(core: Onrecord) -> gr.Blocks:
         cite = citation(answers[0]) if answers and not answers[0].weak else ""  # never a weak match unasked
         ctx_html = context_html(core, answers[0]) if answers else ""
         chart = gr.update(value=timeline(spread), visible=strong_answers(result))
-        return [history, history, ctx, answers, gr.update(choices=choices, value=first), cite, ctx_html, chart, "",
-                *filter_bar(filt_speaker if speaker not in ("", ANY_SPEAKER) else None, since, until)]
+        snippet = embed_snippet(answers[0], site_of(request)) if answers and not answers[0].weak else ""
+        return [history, history, ctx, answers, gr.update(choices=choices, value=first), cite, ctx_html, chart, snippet,
+                "", *filter_bar(filt_speaker if speaker not in ("", ANY_SPEAKER) else None, since, until)]
 
     def clear_filters():
         return gr.update(value=ANY_SPEAKER), "", "", *filter_bar(None, "", "")
 
-    def select(choice, answers, short):
+    def select(choice, answers, short, request: gr.Request):
         choice = _text(choice)
         head = choice.split(".", 1)[0]
         if not head.isdigit() or not 1 <= int(head) <= len(answers or []):
-            return "", ""
+            return "", "", ""
         a = answers[int(head) - 1]
-        return citation(a, short is True), context_html(core, a)  # chosen by the reader: a weak match may be cited
+        # chosen by the reader: a weak match may be cited
+        return citation(a, short is True), context_html(core, a), embed_snippet(a, site_of(request))
 
     def upload(files, key):
         key = _text(key)
@@ -419,6 +447,8 @@ def build_ui(core: Onrecord) -> gr.Blocks:
                                       interactive=False, elem_id="onrecord-citation")
                     short = gr.Checkbox(label="Cite only the highlighted sentences", value=False, elem_id="onrecord-short")
                     context = gr.HTML(label="In the transcript", show_label=True, elem_id="onrecord-context")
+                    embed_code = gr.Textbox(label="Embed this answer (HTML to paste in a page)", buttons=["copy"], lines=2,
+                                            interactive=False, elem_id="onrecord-embed")
                     plot = gr.BarPlot(per_year({}), x="year", y="answers", visible=False, elem_id="onrecord-chart",
                                       title="Answers on the record per year (strong matches only)", height=220,
                                       y_lim=[0, None])
@@ -442,12 +472,13 @@ def build_ui(core: Onrecord) -> gr.Blocks:
                     elem_id="onrecord-footer")
 
         # every input is a string from the browser or server-side state; the chat is only an output
-        outputs = [chat, history_state, ctx_state, answers_state, pick, cite, context, plot, question, active_md, clear_btn]
+        outputs = [chat, history_state, ctx_state, answers_state, pick, cite, context, plot, embed_code, question,
+                   active_md, clear_btn]
         inputs = [question, history_state, speaker, since, until, ctx_state]
         question.submit(ask, inputs, outputs).then(None, None, None, js=SCROLL_TO_NEWEST_JS)
         ask_btn.click(ask, inputs, outputs).then(None, None, None, js=SCROLL_TO_NEWEST_JS)
-        pick.change(select, [pick, answers_state, short], [cite, context])
-        short.change(select, [pick, answers_state, short], [cite, context])
+        pick.change(select, [pick, answers_state, short], [cite, context, embed_code])
+        short.change(select, [pick, answers_state, short], [cite, context, embed_code])
         clear_btn.click(clear_filters, None, [speaker, since, until, active_md, clear_btn])
         upload_btn.click(upload, [files, key], [upload_out])
         remove_btn.click(remove, [remove_id, key], [upload_out])

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..models import Passage, Transcript, TranscriptInfo
+from ..models import Occasion, Passage, RepeatPair, Transcript, TranscriptInfo
 from ..registry import Speaker
 
 ANSWER, QUESTION = "answer", "question"  # the two sides of lexical search
@@ -121,10 +121,15 @@ class Store(Protocol):
     def cues_of(self, tids: list[str]) -> dict[str, tuple]: ...
     def speaker_names(self) -> list[str]:
         """Every name an answer passage is attributed to, role labels included."""
+    def speaker_transcripts(self, speaker: str) -> set[str]:
+        """The ids of the transcripts with answers by a speaker (part of the name, case-insensitive)."""
     def speaker_registry(self) -> list[Speaker]:
         """The spokespeople: name, the labels they stood under, transcripts, passages."""
     def asked_questions(self, limit: int) -> list[tuple[str, str]]:
         """(transcript id, question) of passages that answer a question, newest transcripts first."""
+    def repeats(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], list[tuple[Occasion, float]]]:
+        """For passages (transcript id, start): the other occasions their speaker said (nearly) the
+        same words, with the similarity (found at ingest, repeats.py)."""
 
 
 class StoreWriter(Protocol):
@@ -136,6 +141,10 @@ class StoreWriter(Protocol):
     def same_occasion(self, t: Transcript) -> str | None:
         """An indexed transcript with another text but the same title and date."""
     def add(self, transcript: Transcript, passages: list[Passage], vectors: np.ndarray) -> None: ...
+    def similar(self, vector: np.ndarray, speaker: str, n: int) -> list[Passage]:
+        """The n indexed (committed) passages by a speaker nearest a vector."""
+    def add_repeats(self, pairs: list[RepeatPair]) -> None:
+        """Record pairs of occasions with (nearly) the same words; removing a transcript forgets its pairs."""
     def remove(self, tid: str) -> None: ...
     def commit(self) -> IndexInfo: ...
     def __enter__(self) -> StoreWriter: ...

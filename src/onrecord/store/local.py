@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import IndexError_, IndexNotFound
-from ..models import Passage, Transcript, TranscriptInfo
+from ..models import Occasion, Passage, RepeatPair, Transcript, TranscriptInfo
 from ..registry import Speaker
 from .contract import ANSWER, Filters, IndexInfo, PassageRecord
 from .manifest import Lock, check_model, clear_stale, index_backend, publish, read_manifest, verify_files
@@ -144,6 +144,9 @@ class LocalStore:
             self._names = names if names is not None else [s.name for s in self.speaker_registry()]
         return self._names
 
+    def speaker_transcripts(self, speaker: str) -> set[str]:
+        return self.tables.speaker_transcripts(speaker)
+
     def speaker_registry(self) -> list[Speaker]:
         if self._registry is None:
             self._registry = self.tables.speaker_registry(self.manifest)
@@ -151,6 +154,9 @@ class LocalStore:
 
     def asked_questions(self, limit: int) -> list[tuple[str, str]]:
         return self.tables.asked_questions(limit)
+
+    def repeats(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], list[tuple[Occasion, float]]]:
+        return self.tables.repeats(keys)
 
 
 class LocalWriter:
@@ -167,6 +173,7 @@ class LocalWriter:
         self.dir = Path(index_dir)
         self.model, self.dim, self.backend = model, dim, backend
         self.committed = False
+        self._base: LocalStore | None = None  # the previous generation, read for `similar`
         try:
             self._lock = Lock(self.dir)
         except OSError as exc:
@@ -213,6 +220,20 @@ class LocalWriter:
         if len(ids):
             self.vectors.add(ids, np.asarray(vectors, dtype=np.float32))
 
+    def similar(self, vector: np.ndarray, speaker: str, n: int) -> list[Passage]:
+        """The n passages of the previous generation by a speaker nearest a vector."""
+        if not self.manifest:
+            return []
+        if self._base is None:
+            self._base, self._speaker_ids = LocalStore(self.dir, self.manifest), {}
+        if speaker not in self._speaker_ids:  # one scan per speaker, not per passage
+            self._speaker_ids[speaker] = self._base.tables.allowed_ids(Filters(speaker=speaker))
+        ids = self._base.vectors.search(vector, n, self._speaker_ids[speaker])
+        return [r.passage() for r in self._base.passages(ids).values()]
+
+    def add_repeats(self, pairs: list[RepeatPair]) -> None:
+        self.tables.add_repeats(pairs)
+
     def remove(self, tid: str) -> None:
         """Delete a transcript and its passages everywhere (tables, full-text index, vectors).
 
@@ -225,6 +246,7 @@ class LocalWriter:
 
     def commit(self) -> IndexInfo:
         """Publish the new generation atomically."""
+        self._close_base()
         n_t, n_p = self.tables.finish()
         written = ["onrecord.sqlite", *self.vectors.write(self.tmp)]
         manifest = {"model": self.model, "backend": self.backend, "dim": self.dim, "transcripts": n_t, "passages": n_p}
@@ -232,7 +254,13 @@ class LocalWriter:
         self.committed = True
         return info_of(self.manifest)
 
+    def _close_base(self) -> None:
+        if self._base is not None:
+            self._base.close()
+            self._base = None
+
     def abort(self) -> None:
+        self._close_base()
         self.tables.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import IndexError_, NotFound
-from ..models import SPOKESPERSON, Exchange, Passage, Transcript, TranscriptInfo, Turn
+from ..models import SPOKESPERSON, Exchange, Occasion, Passage, RepeatPair, Transcript, TranscriptInfo, Turn
 from ..registry import Speaker, is_generic
 from ..terms import terms_of
 from .contract import ANSWER, Filters, PassageRecord
@@ -43,6 +43,11 @@ CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WI
 CREATE TABLE IF NOT EXISTS speakers (
     name TEXT PRIMARY KEY, passages INTEGER NOT NULL, transcripts INTEGER NOT NULL DEFAULT 0, aliases TEXT
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS repeats (
+    transcript_id TEXT NOT NULL, start INTEGER NOT NULL, other_id TEXT NOT NULL, other_start INTEGER NOT NULL,
+    other_end INTEGER NOT NULL, similarity REAL NOT NULL, PRIMARY KEY (transcript_id, start, other_id, other_start)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS repeats_other ON repeats(other_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     text, asked, speaker, topic, content='passages', content_rowid='id', tokenize='porter unicode61'
 );
@@ -243,6 +248,10 @@ class Tables:
         except sqlite3.OperationalError:
             return None
 
+    def speaker_transcripts(self, speaker: str) -> set[str]:
+        where, args = self._where(Filters(speaker=speaker))
+        return {r[0] for r in self.db.execute(f"SELECT DISTINCT p.transcript_id FROM passages p WHERE {where}", args)}
+
     def speaker_registry(self, manifest: dict) -> list[Speaker]:
         try:
             rows = self.db.execute(
@@ -262,6 +271,22 @@ class Tables:
             "SELECT p.transcript_id, p.asked FROM passages p JOIN transcripts t ON t.id = p.transcript_id "
             "WHERE p.asked IS NOT NULL ORDER BY t.date DESC, p.id LIMIT ?", (limit,))
         return [(r[0], r[1]) for r in rows]
+
+    def repeats(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], list[tuple[Occasion, float]]]:
+        wanted = set(keys)
+        tids = list({k[0] for k in wanted})
+        if not tids:
+            return {}
+        try:
+            rows = self.db.execute(f"SELECT transcript_id, start, other_id, other_start, other_end, similarity FROM repeats "
+                                   f"WHERE transcript_id IN ({_marks(tids)})", tids).fetchall()
+        except sqlite3.OperationalError:  # an index written before repeats were found
+            return {}
+        out: dict[tuple[str, int], list[tuple[Occasion, float]]] = {}
+        for r in rows:
+            if (r[0], r[1]) in wanted:
+                out.setdefault((r[0], r[1]), []).append((Occasion(r[2], r[3], r[4]), r[5]))
+        return out
 
 
 class TablesWriter:
@@ -336,7 +361,16 @@ class TablesWriter:
             )
         self.db.execute("DELETE FROM passages WHERE transcript_id=?", (tid,))
         self.db.execute("DELETE FROM transcripts WHERE id=?", (tid,))
+        self.db.execute("DELETE FROM repeats WHERE transcript_id=? OR other_id=?", (tid, tid))
         return np.asarray([r["id"] for r in rows], dtype=np.int64)
+
+    def add_repeats(self, pairs: list[RepeatPair]) -> None:
+        """Both ways: each occasion lists the other."""
+        rows = []
+        for p in pairs:
+            rows.append((p.a.transcript_id, p.a.start, p.b.transcript_id, p.b.start, p.b.end, p.similarity))
+            rows.append((p.b.transcript_id, p.b.start, p.a.transcript_id, p.a.start, p.a.end, p.similarity))
+        self.db.executemany("INSERT OR REPLACE INTO repeats VALUES (?,?,?,?,?,?)", rows)
 
     def finish(self) -> tuple[int, int]:
         """Rebuild the speaker registry, write and close; the numbers of transcripts and passages."""

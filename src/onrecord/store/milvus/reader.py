@@ -9,7 +9,7 @@ from dataclasses import asdict
 import numpy as np
 
 from ...errors import IndexNotFound, NotFound
-from ...models import SPOKESPERSON, Transcript, TranscriptInfo
+from ...models import SPOKESPERSON, Occasion, Transcript, TranscriptInfo
 from ...registry import Speaker, is_generic
 from ...terms import terms_of
 from ..contract import ANSWER, Filters, IndexInfo, PassageRecord
@@ -235,6 +235,10 @@ class MilvusStore:
             self._names = [r["key"] for r in self.c.query_all(self.c.speakers, 'key != ""', ["key"])]
         return self._names
 
+    def speaker_transcripts(self, speaker: str) -> set[str]:
+        return {r["transcript_id"] for r in self.c.query_all(self.c.passages, _filter(Filters(speaker=speaker)),
+                                                             ["transcript_id"])}
+
     def speaker_registry(self) -> list[Speaker]:
         if self._registry is None:
             rows = self.c.query_all(self.c.speakers, 'key != ""', ["key", "passages", "transcripts", "aliases"])
@@ -248,3 +252,19 @@ class MilvusStore:
                                    output_fields=["id", "transcript_id", "asked", "date"], limit=min(limit * 4, MAX_LIMIT))
         rows.sort(key=lambda r: (r["date"] or "", -r["id"]), reverse=True)
         return [(r["transcript_id"], r["asked"]) for r in rows[:limit]]
+
+    def repeats(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], list[tuple[Occasion, float]]]:
+        wanted = set(keys)
+        if not wanted or not self.c.client.has_collection(self.c.repeats):
+            return {}
+        tids = {k[0] for k in wanted}
+        starts = sorted({k[1] for k in wanted})
+        rows = self.c.query_all(
+            self.c.repeats, f"transcript_id in [{', '.join(lit(t) for t in tids)}] and start in {starts}",
+            ["transcript_id", "start", "other_id", "other_start", "other_end", "similarity"])
+        out: dict[tuple[str, int], list[tuple[Occasion, float]]] = {}
+        for r in rows:
+            if (r["transcript_id"], r["start"]) in wanted:
+                out.setdefault((r["transcript_id"], int(r["start"])), []).append(
+                    (Occasion(r["other_id"], int(r["other_start"]), int(r["other_end"])), r["similarity"] / 10_000))
+        return out

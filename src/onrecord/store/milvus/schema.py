@@ -3,10 +3,11 @@
     milvus://HOST:PORT/NAME        a server; the token (user:password or an API key) in ONRECORD_MILVUS_TOKEN
     milvus-lite:///PATH/FILE.db    Milvus Lite, a file on this machine
 
-Six collections named NAME_*: passages (dense vector with HNSW, Milvus' own BM25 over the answer's
+Seven collections named NAME_*: passages (dense vector with HNSW, Milvus' own BM25 over the answer's
 words and over the question asked, and the scalar fields filters run on), transcripts (metadata),
 bodies (each transcript's text and structure, in parts), terms (document frequencies), speakers
-(the registry) and meta (model, dimension, generation). Milvus wants a vector field in every
+(the registry), repeats (pairs of passages with nearly the same words, both ways) and meta
+(model, dimension, generation). Milvus wants a vector field in every
 collection: those without one carry a 2-dimensional placeholder.
 """
 
@@ -102,6 +103,7 @@ class Collections:
         self.client, self.name = client, name
         self.passages, self.transcripts, self.bodies = f"{name}_passages", f"{name}_transcripts", f"{name}_bodies"
         self.terms, self.speakers, self.meta = f"{name}_terms", f"{name}_speakers", f"{name}_meta"
+        self.repeats = f"{name}_repeats"
 
     def exist(self) -> bool:
         return self.client.has_collection(self.meta)
@@ -142,6 +144,9 @@ class Collections:
         self._keyed(self.bodies, [("transcript_id", 128), ("data", 65535)], ints=("part",))
         self._keyed(self.terms, [], ints=("df",))
         self._keyed(self.speakers, [("aliases", 65535)], ints=("passages", "transcripts"))
+        # similarity in ten-thousandths (a keyed collection holds strings and integers)
+        self._keyed(self.repeats, [("transcript_id", 128), ("other_id", 128)],
+                    ints=("start", "other_start", "other_end", "similarity"))
         self._keyed(self.meta, [("value", 65535)])  # last: its presence says the index exists
 
     def _keyed(self, name: str, strings, ints=(), bools=()) -> None:
@@ -170,11 +175,12 @@ class Collections:
         self.client.create_index(name, index_params, sync=False)
 
     def names(self) -> tuple[str, ...]:
-        return self.passages, self.transcripts, self.bodies, self.terms, self.speakers, self.meta
+        return self.passages, self.transcripts, self.bodies, self.terms, self.speakers, self.repeats, self.meta
 
     def load(self) -> None:
         for name in self.names():
-            self.client.load_collection(name)
+            if name != self.repeats or self.client.has_collection(name):  # an index from before repeats has none
+                self.client.load_collection(name)
 
     def query_all(self, name: str, flt: str, fields: list[str]) -> list[dict]:
         """Every row matching a filter (past Milvus' query limit, by an iterator)."""

@@ -18,9 +18,9 @@ from dataclasses import asdict
 import numpy as np
 
 from ...errors import IndexError_, ModelMismatch, NotFound
-from ...models import SPOKESPERSON, Passage, Transcript
+from ...models import SPOKESPERSON, Passage, RepeatPair, Transcript
 from ...terms import terms_of
-from ..contract import IndexInfo
+from ..contract import Filters, IndexInfo
 from .schema import (
     BATCH,
     MAX_LIMIT,
@@ -64,6 +64,8 @@ class MilvusWriter:
         self._clear_stale()
         self._added: list[tuple[Transcript, list[Passage], np.ndarray]] = []
         self._removed: list[str] = []
+        self._repeats: list[RepeatPair] = []
+        self._base = None  # a reader of the published state, for `similar`
         self.committed = False
 
     def _clear_stale(self) -> None:
@@ -93,6 +95,19 @@ class MilvusWriter:
             raise ValueError("one vector per passage")
         self._added.append((transcript, passages, np.asarray(vectors, dtype=np.float32)))
 
+    def similar(self, vector: np.ndarray, speaker: str, n: int) -> list[Passage]:
+        if self.meta is None:
+            return []
+        if self._base is None:
+            from .reader import MilvusStore
+
+            self._base = MilvusStore(self.location)
+        ids = self._base.dense(vector, Filters(speaker=speaker), n)
+        return [r.passage() for r in self._base.passages(ids).values() if r.transcript_id not in self._removed]
+
+    def add_repeats(self, pairs: list[RepeatPair]) -> None:
+        self._repeats.extend(pairs)
+
     def remove(self, tid: str) -> None:
         if not self.has(tid):
             raise NotFound(f"no transcript with id '{tid}'")
@@ -110,6 +125,7 @@ class MilvusWriter:
             client.delete(self.c.passages, filter=f"transcript_id == {lit(tid)}")  # unsearchable first
             client.delete(self.c.transcripts, filter=keys_in([tid]))
             client.delete(self.c.bodies, filter=f"transcript_id == {lit(tid)}")
+            client.delete(self.c.repeats, filter=f"transcript_id == {lit(tid)} or other_id == {lit(tid)}")
         for t, passages, vectors in self._added:
             rows = [_passage_row(t, n, p, v, now) for n, (p, v) in enumerate(zip(passages, vectors))]
             for i in range(0, len(rows), BATCH):
@@ -135,6 +151,7 @@ class MilvusWriter:
             _count_terms(term_delta, [{"text": p.text, "asked": p.asked, "speaker": p.speaker, "topic": p.topic}
                                       for p in passages], +1)
             changed_speakers |= {p.speaker for p in passages if p.role == SPOKESPERSON}
+        self._write_repeats()
         self._update_terms(term_delta)
         self._update_speakers(changed_speakers)
         n_t = client.query(self.c.transcripts, filter="published == true", output_fields=["count(*)"])[0]["count(*)"]
@@ -149,6 +166,17 @@ class MilvusWriter:
         self.meta, self.committed = meta, True
         return IndexInfo(store=self.kind, model=self.model, backend=self.backend, dim=self.dim,
                          generation=meta["generation"], transcripts=n_t, passages=n_p)
+
+    def _write_repeats(self) -> None:
+        """Both ways, after the passages they name are searchable."""
+        rows = []
+        for p in self._repeats:
+            for x, y in ((p.a, p.b), (p.b, p.a)):
+                rows.append({"key": f"{x.transcript_id}/{x.start}/{y.transcript_id}/{y.start}", "transcript_id": x.transcript_id,
+                             "start": x.start, "other_id": y.transcript_id, "other_start": y.start, "other_end": y.end,
+                             "similarity": round(p.similarity * 10_000), "v": PLACEHOLDER})
+        for i in range(0, len(rows), BATCH):
+            self.c.client.upsert(self.c.repeats, rows[i: i + BATCH])
 
     def _update_terms(self, delta: dict[str, int]) -> None:
         keys = [k for k, v in delta.items() if v]
@@ -173,7 +201,7 @@ class MilvusWriter:
                 "aliases": json.dumps(labels), "v": PLACEHOLDER}])
 
     def abort(self) -> None:
-        self._added, self._removed = [], []
+        self._added, self._removed, self._repeats = [], [], []
 
     def __enter__(self) -> MilvusWriter:
         return self
