@@ -62,20 +62,17 @@ class AlsoSaidOut(BaseModel):
         return cls(transcript=TranscriptRef.of(a.transcript), span=list(a.span), similarity=a.similarity)
 
 
-class AnswerOut(BaseModel):
+class QuotedAnswerOut(BaseModel):
+    """An answer as it stands in its transcript: what a permalink shows (`GET /api/answers/{id}`)."""
+
     id: str = Field(description="Stable id (transcript id + span): GET /api/answers/{id}, and /a/{id} as a page.")
     text: str = Field(description="Verbatim span of the transcript.")
     asked: str | None = Field(description="The question put to the speaker, verbatim; null for a statement.")
     asked_by: str | None
     speaker: str
-    score: float | None = Field(description="The ranking score, 0-1 (the ranker's estimate that this answers the "
-                                "question); non-increasing down the list. Null for an answer fetched by its id.")
-    highlights: list[list[int]] = Field(description="[start, end) offsets within text of the best-matching sentences.")
     span: list[int] = Field(description="[start, end) within the transcript's canonical text.")
     transcript: TranscriptRef
     topic: str | None = None
-    weak: bool = Field(False, description="The score is below the calibrated threshold: a weak match.")
-    excerpt: bool = Field(False, description="The text is the best passage of a longer answer, not its start.")
     time: list[float] | None = Field(None, description="[start, end] in seconds, for an answer from a timed source (captions).")
     link: str | None = Field(None, description="The source at that moment (YouTube t=, a media file #t=); null otherwise.")
     also_said: list[AlsoSaidOut] = Field(default_factory=list, description="The same speaker's (nearly) same words "
@@ -83,11 +80,29 @@ class AnswerOut(BaseModel):
     first_said: str | None = Field(None, description="The earliest date of this answer and its other occasions.")
 
     @classmethod
+    def fields_of(cls, a: Answer) -> dict:
+        return dict(id=a.id, text=a.text, asked=a.asked, asked_by=a.asked_by, speaker=a.speaker, span=list(a.span),
+                    transcript=TranscriptRef.of(a.transcript), topic=a.topic, time=list(a.time) if a.time else None,
+                    link=a.link, also_said=[AlsoSaidOut.of(x) for x in a.also_said], first_said=a.first_said)
+
+    @classmethod
+    def of(cls, a: Answer) -> QuotedAnswerOut:
+        return cls(**cls.fields_of(a))
+
+
+class AnswerOut(QuotedAnswerOut):
+    """An answer to a question: the quoted answer with how well it answers."""
+
+    score: float = Field(description="The ranking score, 0-1 (the ranker's estimate that this answers the question); "
+                         "non-increasing down the list.")
+    highlights: list[list[int]] = Field(description="[start, end) offsets within text of the best-matching sentences.")
+    weak: bool = Field(False, description="The score is below the calibrated threshold: a weak match.")
+    excerpt: bool = Field(False, description="The text is the best passage of a longer answer, not its start.")
+
+    @classmethod
     def of(cls, a: Answer) -> AnswerOut:
-        return cls(id=a.id, text=a.text, asked=a.asked, asked_by=a.asked_by, speaker=a.speaker, score=a.score,
-                   highlights=[list(h) for h in a.highlights], span=list(a.span), transcript=TranscriptRef.of(a.transcript),
-                   topic=a.topic, weak=a.weak, excerpt=a.excerpt, time=list(a.time) if a.time else None, link=a.link,
-                   also_said=[AlsoSaidOut.of(x) for x in a.also_said], first_said=a.first_said)
+        return cls(**cls.fields_of(a), score=a.score, highlights=[list(h) for h in a.highlights], weak=a.weak,
+                   excerpt=a.excerpt)
 
 
 class DifferenceOut(BaseModel):
@@ -182,7 +197,7 @@ class TurnOut(BaseModel):
 class AnswerPage(BaseModel):
     """An answer by its id, with the exchange around it."""
 
-    answer: AnswerOut
+    answer: QuotedAnswerOut
     exchange: list[TurnOut] = Field(description="The question turns and the answer turns, in order.")
     before: TurnOut | None = Field(description="The turn before the exchange.")
     after: TurnOut | None = Field(description="The turn after the exchange.")
@@ -192,7 +207,7 @@ class AnswerPage(BaseModel):
     def of(cls, c: AnswerContext) -> AnswerPage:
         def turn(x: ContextTurn | None) -> TurnOut | None:
             return x and TurnOut(speaker=x.speaker, role=x.role, affiliation=x.affiliation, span=list(x.span), text=x.text)
-        return cls(answer=AnswerOut.of(c.answer), exchange=[turn(x) for x in c.exchange], before=turn(c.before),
+        return cls(answer=QuotedAnswerOut.of(c.answer), exchange=[turn(x) for x in c.exchange], before=turn(c.before),
                    after=turn(c.after), permalink=f"/a/{c.answer.id}")
 
 
