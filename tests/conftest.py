@@ -68,6 +68,16 @@ def real_embedder():
 
 
 @pytest.fixture(scope="session")
+def samples_app(tmp_path_factory, real_embedder) -> Onrecord:
+    """The real model over the bundled samples: the index `make run` builds for a new user."""
+    from onrecord.service import SAMPLES
+
+    app = Onrecord(Settings(index=tmp_path_factory.mktemp("samples") / "index", samples=SAMPLES), embedder=real_embedder)
+    assert app.ensure_index(progress=False).ok
+    return app
+
+
+@pytest.fixture(scope="session")
 def real_app(tmp_path_factory, real_embedder) -> Onrecord:
     """The real model over the test transcripts (built once per session)."""
     settings = Settings(index=tmp_path_factory.mktemp("real") / "index", samples=DATA)

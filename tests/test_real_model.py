@@ -12,8 +12,11 @@ pytestmark = pytest.mark.slow
 QUERIES = Path(__file__).parent / "queries.jsonl"
 
 
-def test_nato_article_5_is_stoltenbergs_answer_to_tv2(real_app):
-    result = real_app.ask("What did NATO say about Article 5?")
+def test_nato_article_5_is_stoltenbergs_answer_to_tv2(samples_app):
+    """The question the UI offers first, on the index a new user gets (the bundled samples). On the
+    eight test transcripts it is a knife edge between two Stoltenberg answers (0.17 / 0.15 with the
+    ranker fitted on the Tantivy lists; the development corpus gives 0.145 / 0.069)."""
+    result = samples_app.ask("What did NATO say about Article 5?")
     top = result.answers[0]
     assert not result.no_answer and not top.weak
     assert top.speaker == "Jens Stoltenberg" and top.asked_by == "TV 2"

@@ -136,22 +136,10 @@ class Searcher:
         return replace(q, transcript=transcript) if transcript else q
 
     def selective(self, terms: tuple[str, ...]) -> tuple[str, ...]:
-        """The question's words worth a lexical search, rarest first: those in at most MAX_DF of
-        the passages (a very common word adds little to BM25 but costs a long posting list), at
-        most MAX_TERMS of them and MAX_POSTINGS postings in all (binding only on large indexes);
-        the rarest word stays when all are common."""
+        """The question's words worth a lexical search (see `selective`), by this index's counts."""
         if not terms:
             return ()
-        df = self.store.document_frequency(list(terms))
-        n = max(1, self.store.info.passages)
-        ranked = sorted(terms, key=lambda t: df.get(t, 0))
-        kept, postings = [], 0
-        for t in ranked:
-            if df.get(t, 0) > MAX_DF * n or len(kept) == MAX_TERMS or (kept and postings + df.get(t, 0) > MAX_POSTINGS):
-                break
-            kept.append(t)
-            postings += df.get(t, 0)
-        return tuple(kept or ranked[:1])
+        return selective(terms, self.store.document_frequency(list(terms)), max(1, self.store.info.passages))
 
     def retrieve(self, q: Query, qvec: np.ndarray, timings: dict | None = None) -> Retrieved:
         """The three candidate lists for a question (dense scores are filled in by `rank`);
@@ -313,6 +301,21 @@ class Searcher:
         if hi == 0:
             return start, end, parts[0].text, False
         return start, end, self.store.text_span(row.transcript_id, start, end), False
+
+
+def selective(terms: tuple[str, ...], df: dict[str, int], n: int) -> tuple[str, ...]:
+    """The words worth a lexical search, rarest first: those in at most MAX_DF of the n passages
+    (a very common word adds little to BM25 but costs a long posting list), at most MAX_TERMS of
+    them and MAX_POSTINGS postings in all (binding only on large indexes); the rarest word stays
+    when all are common."""
+    ranked = sorted(terms, key=lambda t: df.get(t, 0))
+    kept, postings = [], 0
+    for t in ranked:
+        if df.get(t, 0) > MAX_DF * n or len(kept) == MAX_TERMS or (kept and postings + df.get(t, 0) > MAX_POSTINGS):
+            break
+        kept.append(t)
+        postings += df.get(t, 0)
+    return tuple(kept or ranked[:1])
 
 
 def filters_of(q: Query) -> Filters:

@@ -1,7 +1,9 @@
-"""The local store: an index folder on this machine (SQLite tables + FAISS vectors, in generations).
+"""The local store: an index folder on this machine (SQLite tables, a Tantivy lexical index and
+FAISS vectors, in generations).
 
     INDEX/manifest.json, INDEX/.lock     manifest.py
     INDEX/gen-000007/onrecord.sqlite     tables.py
+    INDEX/gen-000007/lexical/            lexical.py
     INDEX/gen-000007/vectors.*           vectors.py
 """
 
@@ -18,7 +20,9 @@ from ..errors import IndexError_, IndexNotFound
 from ..models import Occasion, Passage, RepeatPair, Transcript, TranscriptInfo
 from ..registry import Speaker
 from .contract import ANSWER, Filters, IndexInfo, PassageRecord
-from .manifest import Lock, check_model, clear_stale, index_backend, publish, read_manifest, verify_files
+from .lexical import Lexical, LexicalWriter, day_of
+from .lexical import exists as has_lexical
+from .manifest import Lock, check_model, clear_stale, fsync, index_backend, publish, read_manifest, verify_files
 from .tables import WRITE_ERRORS, Tables, TablesWriter
 from .vectors import Vectors, VectorsWriter
 
@@ -50,6 +54,8 @@ class LocalStore:
         self.tables = Tables(data)
         try:
             self.vectors = Vectors(data, manifest["dim"], self.tables.n_passages)
+            # an index written before the lexical index searches its FTS5 table until its next write
+            self.words = Lexical(data) if has_lexical(data) else None
         except BaseException:
             self.tables.close()
             raise
@@ -57,6 +63,7 @@ class LocalStore:
         self._users, self._retired, self._closed, self._guard = 0, False, False, threading.Lock()
         self._registry: list[Speaker] | None = None
         self._names: list[str] | None = None
+        self._passage_speakers: list[str] | None = None
 
     # A store of an older generation is closed (its files released: they were deleted when the
     # newer one was published) once no search holds it: acquire() before use, release() after.
@@ -88,6 +95,7 @@ class LocalStore:
             self._closed = True
             self.tables.close()
             self.vectors.close()
+            self.words = None  # Tantivy's files are unmapped with its searcher
 
     # search
     def dense(self, vector: np.ndarray, filters: Filters, n: int) -> list[int]:
@@ -98,7 +106,15 @@ class LocalStore:
 
     def lexical(self, terms: tuple[str, ...], phrases: tuple[str, ...], filters: Filters, n: int,
                 side: str = ANSWER) -> list[tuple[int, float]]:
-        return self.tables.lexical(terms, phrases, filters, n, side)
+        if self.words is None:
+            return self.tables.lexical(terms, phrases, filters, n, side)
+        speakers = None
+        if filters.speaker:  # part of a name, any case (as SQL's LIKE): the names it matches
+            if self._passage_speakers is None:
+                self._passage_speakers = self.tables.passage_speakers()
+            wanted = filters.speaker.lower()
+            speakers = [s for s in self._passage_speakers if wanted in s.lower()]
+        return self.words.search(terms, phrases, n, side, speakers, filters.since, filters.until, filters.transcript)
 
     def document_frequency(self, terms: list[str]) -> dict[str, int]:
         return self.tables.document_frequency(terms)
@@ -199,6 +215,10 @@ class LocalWriter:
         previous = self.dir / self.manifest["data"] if self.manifest else None
         self.tables = TablesWriter(self.tmp, previous)
         self.vectors = VectorsWriter(self.dim, previous)
+        self.words = LexicalWriter(self.tmp, previous)
+        if self.words.fresh and previous is not None:  # written before the lexical index: built now, once
+            for pid, text, topic, asked, speaker, date, tid in self.tables.lexical_rows():
+                self.words.add(pid, text, topic, asked, speaker, day_of(date), tid)
 
     def known_speakers(self) -> list[str]:
         """The names the index already gives its spokespeople (for one name per person)."""
@@ -219,6 +239,9 @@ class LocalWriter:
         ids = self.tables.add(transcript, passages, vectors)
         if len(ids):
             self.vectors.add(ids, np.asarray(vectors, dtype=np.float32))
+        day = day_of(transcript.date)
+        for pid, p in zip(ids, passages):
+            self.words.add(int(pid), p.text, p.topic, p.asked, p.speaker, day, transcript.id)
 
     def similar(self, vector: np.ndarray, speaker: str, n: int) -> list[Passage]:
         """The n passages of the previous generation by a speaker nearest a vector."""
@@ -243,11 +266,15 @@ class LocalWriter:
         ids = self.tables.remove(tid)
         if len(ids):
             self.vectors.remove(ids)
+        self.words.remove(tid)
 
     def commit(self) -> IndexInfo:
         """Publish the new generation atomically."""
         self._close_base()
         n_t, n_p = self.tables.finish()
+        self.words.finish()
+        for f in (self.tmp / "lexical").iterdir():  # Tantivy checks its own files; on disk before publishing
+            fsync(f)
         written = ["onrecord.sqlite", *self.vectors.write(self.tmp)]
         manifest = {"model": self.model, "backend": self.backend, "dim": self.dim, "transcripts": n_t, "passages": n_p}
         self.manifest = publish(self.dir, self.tmp, self.generation, manifest, written)
@@ -261,6 +288,7 @@ class LocalWriter:
 
     def abort(self) -> None:
         self._close_base()
+        self.words.abort()
         self.tables.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 

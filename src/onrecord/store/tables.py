@@ -1,8 +1,10 @@
-"""A generation's tables: SQLite (transcripts, passages, FTS5, word counts, speakers).
+"""A generation's tables: SQLite (transcripts, passages, word counts, speakers, repeats).
 
     gen-N/onrecord.sqlite
 
-The only module that writes SQL. Reads return the store contract's records.
+The only module that writes SQL. Reads return the store contract's records. Lexical search is
+Tantivy's (lexical.py); an index written before that kept an FTS5 table, read here until its
+next write replaces it.
 """
 
 from __future__ import annotations
@@ -48,11 +50,9 @@ CREATE TABLE IF NOT EXISTS repeats (
     other_end INTEGER NOT NULL, similarity REAL NOT NULL, PRIMARY KEY (transcript_id, start, other_id, other_start)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS repeats_other ON repeats(other_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
-    text, asked, speaker, topic, content='passages', content_rowid='id', tokenize='porter unicode61'
-);
 """
-# the answer side of a passage (the speaker is a ranking feature of its own) and the question side
+# An index written before the lexical index (lexical.py) searched this FTS5 table; its next write
+# drops it. The answer side of a passage (the speaker is a ranking feature of its own) and the question side
 COLUMNS = {ANSWER: "{text topic}", "question": "{asked}"}
 BM25 = {ANSWER: "bm25(passages_fts, 1.0, 0.0, 0.0, 1.0)", "question": "bm25(passages_fts, 0.0, 1.0, 0.0, 0.0)"}
 # what reading a damaged database raises (a file overwritten in place): the edges say "rebuild"
@@ -248,6 +248,10 @@ class Tables:
         except sqlite3.OperationalError:
             return None
 
+    def passage_speakers(self) -> list[str]:
+        """Every distinct name a passage is attributed to (for filters outside SQL)."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT speaker FROM passages")]
+
     def speaker_transcripts(self, speaker: str) -> set[str]:
         where, args = self._where(Filters(speaker=speaker))
         return {r[0] for r in self.db.execute(f"SELECT DISTINCT p.transcript_id FROM passages p WHERE {where}", args)}
@@ -305,6 +309,14 @@ class TablesWriter:
             self.db.execute("ALTER TABLE transcripts ADD COLUMN cues TEXT")  # and columns
         self.db.execute("PRAGMA journal_mode=OFF")
         self.db.execute("PRAGMA synchronous=OFF")  # the folder is published only after a full write
+        self.had_fts = self.db.execute("SELECT 1 FROM sqlite_master WHERE name='passages_fts'").fetchone() is not None
+        if self.had_fts:  # an index from before the lexical index: that replaces it (see LocalWriter)
+            self.db.execute("DROP TABLE passages_fts")
+
+    def lexical_rows(self) -> Iterator[tuple]:
+        """Every passage as the lexical index takes it: (id, text, topic, asked, speaker, date, transcript id)."""
+        yield from self.db.execute("SELECT p.id, p.text, p.topic, p.asked, p.speaker, t.date, p.transcript_id "
+                                   "FROM passages p JOIN transcripts t ON t.id = p.transcript_id ORDER BY p.id")
 
     def known_speakers(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT name FROM speakers")]
@@ -332,8 +344,6 @@ class TablesWriter:
                  p.topic, p.text, np.asarray(v, dtype=np.float32).tobytes()),
             )
             ids.append(cur.lastrowid)
-            self.db.execute("INSERT INTO passages_fts(rowid, text, asked, speaker, topic) VALUES (?,?,?,?,?)",
-                            (cur.lastrowid, p.text, p.asked or "", p.speaker, p.topic or ""))
         self._count_terms(passages, +1)
         return np.asarray(ids, dtype=np.int64)
 
@@ -348,17 +358,12 @@ class TablesWriter:
         )
 
     def remove(self, tid: str) -> np.ndarray:
-        """Delete a transcript's rows (tables, FTS5, word counts); the removed passages' ids."""
+        """Delete a transcript's rows (tables, word counts, repeats); the removed passages' ids."""
         if not self.has(tid):
             raise NotFound(f"no transcript with id '{tid}'")
         rows = self.db.execute("SELECT id, text, asked, speaker, topic FROM passages WHERE transcript_id=?", (tid,)).fetchall()
         self._count_terms([Passage(transcript_id=tid, turn_index=0, span=(0, 0), text=r["text"], speaker=r["speaker"],
                                    role="", asked=r["asked"], topic=r["topic"]) for r in rows], -1)
-        for r in rows:
-            self.db.execute(
-                "INSERT INTO passages_fts(passages_fts, rowid, text, asked, speaker, topic) VALUES ('delete',?,?,?,?,?)",
-                (r["id"], r["text"], r["asked"] or "", r["speaker"], r["topic"] or ""),
-            )
         self.db.execute("DELETE FROM passages WHERE transcript_id=?", (tid,))
         self.db.execute("DELETE FROM transcripts WHERE id=?", (tid,))
         self.db.execute("DELETE FROM repeats WHERE transcript_id=? OR other_id=?", (tid, tid))
