@@ -3,7 +3,7 @@
     python benchmarks/bench.py CORPUS_DIR [--queries QUERIES.jsonl] [--sizes 10000 100000 1000000]
                                [--work /tmp/onrecord-bench] [--backend onnx]
 
-(a) ingest: CORPUS_DIR through the real `ingest` path (parse, chunk, embed, SQLite + FTS5 + FAISS,
+(a) ingest: CORPUS_DIR through the real `ingest` path (parse, chunk, embed, SQLite + Tantivy + FAISS,
     publish) into a fresh index, with the time spent inside the embedder's forward passes; then,
     in the same run, the same passage texts embedded again on their own ("raw encode": the model's
     speed, the ingest ceiling) and through sentence-transformers' `model.encode` on torch fp32 (the
@@ -177,6 +177,13 @@ def bench_ask(index: Path, embedder, questions: list[str], rounds: int) -> dict:
     return out
 
 
+def load_questions(path: Path | None) -> list[str]:
+    """The 'query' of each line of a JSONL file, or the built-in list."""
+    if path is None:
+        return list(QUESTIONS)
+    return [json.loads(x)["query"] for x in path.read_text().splitlines() if x.strip()]
+
+
 def first_sentence(result) -> str | None:
     """A quote to check: the first sentence of 8 words or more of the top answer."""
     for a in result.answers[:1]:
@@ -249,9 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="passages above which the graph index is built (to exercise it at small sizes)")
     args = ap.parse_args(argv)
     local_vectors.HNSW_THRESHOLD = args.hnsw_threshold
-    questions = QUESTIONS
-    if args.queries:
-        questions = [json.loads(x)["query"] for x in args.queries.read_text().splitlines() if x.strip()]
+    questions = load_questions(args.queries)
     embedder = make_embedder(backend=args.backend, threads=args.threads)
     embedder.load()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -262,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"(a) ingest [{i['backend']}]: {i['transcripts']} transcripts, {i['passages']:,} passages, {i['tokens']:,} tokens "
           f"in {i['total_s']:.1f} s: {i['transcripts_per_s']:.2f} transcripts/s, {i['passages_per_s']:.1f} passages/s, "
           f"{i['tokens_per_s']:,.0f} tokens/s")
-    print(f"    inside the embedder {i['embed_s']:.1f} s, everything else (parse, chunk, SQLite, FTS5, FAISS, publish) "
+    print(f"    inside the embedder {i['embed_s']:.1f} s, everything else (parse, chunk, repeats, SQLite, Tantivy, FAISS, publish) "
           f"{i['other_s']:.2f} s = {i['other_s'] / i['total_s']:.1%} of the wall time")
     print(f"    raw encode of the same passages [{i['backend']}] {i['raw_encode_s']:.1f} s: ingest = "
           f"{i['ingest_over_raw_encode']:.2f}x raw encode")

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                                      "stages": {k: pct(v, 50) for k, v in stages.items()}}
     names = list(results)
     print(f"{'queries':<22} {'kind':<10} {'store':<12} " + " ".join(f"{m:>8}" for m in METRICS))
-    worst = 0.0
+    worst, where = 0.0, "-"
     for f in args.queries:
         kinds = [k for k in results[names[0]]["metrics"][f.name] if k != "overall"] + ["overall"]
         for kind in kinds:
@@ -93,8 +93,10 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{f.name:<22} {kind:<10} {name:<12} " + " ".join(f"{m[x]:8.3f}" for x in METRICS))
             a, b = (results[n]["metrics"][f.name].get(kind) for n in names)
             if a and b:
-                worst = max(worst, *(abs(a[x] - b[x]) for x in METRICS))
-    print(f"largest difference between the stores: {worst:.3f}")
+                for x in METRICS:
+                    if abs(a[x] - b[x]) > worst:
+                        worst, where = abs(a[x] - b[x]), f"{x} of {f.name} {kind}"
+    print(f"largest difference between the stores: {worst:.4f} ({where})")
     for name in names:
         r = results[name]
         print(f"{name:<12} ask p50 {r['p50']:.1f} ms p99 {r['p99']:.1f} ms; stages p50 "

@@ -17,6 +17,7 @@ import pytest
 from conftest import DATA, SEED, FakeEmbedder
 from live_server import call_ui, serving
 from onrecord.cli import main as cli
+from onrecord.config import Settings
 from onrecord.errors import IndexError_
 from onrecord.service import Onrecord
 from onrecord.store import DB, MANIFEST, VECTORS, LocalStore, read_manifest
@@ -434,3 +435,23 @@ def test_flipped_bytes_in_the_vectors_are_found_at_load(seeded):
     vectors.write_bytes(bytes(data))
     with pytest.raises(IndexError_, match="vectors.faiss is corrupt .*checksum.*rebuild"):
         LocalStore(seeded.index)
+
+
+def test_a_large_database_is_checked_by_its_size(tmp_path, monkeypatch):
+    """Case: a database over VERIFY_DB_BYTES is not read whole at each load, so its manifest entry
+    records only its size (a crc32 nobody reads is not computed at each write); a truncated or
+    grown database is still refused."""
+    from onrecord.store import manifest as manifest_module
+
+    monkeypatch.setattr(manifest_module, "VERIFY_DB_BYTES", 1024)
+    core = Onrecord(Settings(index=tmp_path / "index"), embedder=FakeEmbedder())
+    assert core.ingest_paths([str(SEED)]).ok
+    manifest = read_manifest(core.index)
+    assert manifest["checksums"]["onrecord.sqlite"].startswith("size:")
+    assert manifest["checksums"][VECTORS].startswith("crc32:")
+    LocalStore(core.index).close()
+    db = Path(core.index) / manifest["data"] / "onrecord.sqlite"
+    with open(db, "ab") as fh:
+        fh.write(b"\0" * 4096)
+    with pytest.raises(IndexError_, match="onrecord.sqlite is corrupt"):
+        LocalStore(core.index)
