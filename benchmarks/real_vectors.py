@@ -4,8 +4,8 @@ and embedded again, so that HNSW recall and `ask` latency are measured on vector
     python benchmarks/real_vectors.py ../shared/data/corpus --copies 18 --queries ../shared/data/queries.jsonl
                                       [--work /tmp/onrecord-real]
 
-Copy 0 is the corpus as it is; in copy k (k >= 1) every paragraph of every file ends with the
-marker " [k]" (the recorded text change), and the copy's files go through the real ingest path
+Copy 0 is the corpus as it is; in copy k (k >= 1) every paragraph of every file (after its
+front matter) ends with the marker " [k]" (the recorded text change), and the copy's files go through the real ingest path
 (parse, chunk, embed with the index's model, repeats, publish) in batches, so every passage's
 vector is the model's embedding of its own text. The repeats near each other in meaning are what
 an archive of briefings that repeat themselves looks like to the graph. Then, as bench.py (b)
@@ -36,11 +36,17 @@ from onrecord.transcripts import SUFFIXES  # noqa: E402
 _PARAGRAPH_END = re.compile(rb"(?<=\S)(\r?\n\r?\n)")
 
 
+_FRONT_MATTER = re.compile(rb"\A---\r?\n.*?\n---\r?\n", re.S)
+
+
 def changed(data: bytes, k: int) -> bytes:
-    """Copy k of a file: every paragraph ends with " [k]" (copy 0 unchanged)."""
+    """Copy k of a file: every paragraph after its front matter ends with " [k]" (copy 0 unchanged)."""
     if k == 0:
         return data
-    return _PARAGRAPH_END.sub(lambda m: f" [{k}]".encode() + m.group(1), data) + f" [{k}]\n".encode()
+    head = _FRONT_MATTER.match(data)
+    cut = head.end() if head else 0
+    body = _PARAGRAPH_END.sub(lambda m: f" [{k}]".encode() + m.group(1), data[cut:])
+    return data[:cut] + body.rstrip() + f" [{k}]\n".encode()
 
 
 def build(corpus: Path, index: Path, copies: int, embedder) -> float:
