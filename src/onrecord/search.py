@@ -2,7 +2,7 @@
 
     question -> Query (query.py: phrases, speakers named or misspelt, organisation, years)
              -> dense top-N, BM25 top-N over the answers' words and top-N over the words of the
-                questions they answered (the store's: FAISS + FTS5, or Milvus), filters applied inside each
+                questions they answered (the store's: FAISS + Tantivy, or Milvus), filters applied inside each
              -> one feature row per candidate, scored 0-1 by the shipped ranker (ranking.py)
              -> one answer per exchange, shown from the start of its turn, highlights, weak flags;
                 a talking point said on several occasions once, with the others (repeats.py)

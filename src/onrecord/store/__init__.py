@@ -1,8 +1,9 @@
 """The index: one contract (contract.py), two stores.
 
-    a folder                      local.py: SQLite + FAISS in generations (manifest.py, tables.py, vectors.py)
-    milvus://HOST:PORT/NAME       milvus.py: a Milvus server or cluster
-    milvus-lite:///PATH/FILE.db   milvus.py: Milvus Lite, in this process
+    a folder                      local.py: SQLite + Tantivy + FAISS in generations (manifest.py, tables.py,
+                                  lexical.py, vectors.py)
+    milvus://HOST:PORT/NAME       milvus/: a Milvus server or cluster
+    milvus-lite:///PATH/FILE.db   milvus/: Milvus Lite, in this process
 
 Everything outside this package opens an index here, by its location (the `--index` /
 ONRECORD_INDEX setting), and uses only the contract.

@@ -1,7 +1,7 @@
 """The store contract: what search, ingest, the API, the UI and the benchmarks may ask of an index.
 
-Two implementations: the local folder (`local.py`: SQLite + FAISS, generations) and Milvus
-(`milvus.py`: a server, or Milvus Lite in the process). Records are plain dataclasses, never a
+Two implementations: the local folder (`local.py`: SQLite + Tantivy + FAISS, generations) and
+Milvus (`milvus/`: a server, or Milvus Lite in the process). Records are plain dataclasses, never a
 database row; nothing outside the store package runs SQL or touches a vector library.
 """
 

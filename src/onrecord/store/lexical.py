@@ -6,7 +6,8 @@ top-k without scoring every match).
 Two BM25 fields per passage: `answer` (its text and topic heading) and `asked` (the question it
 answered); speaker, date and transcript as filter fields. Words are read as Milvus' BM25 reads
 them (split at anything but letters and digits, lower case, the English Snowball stemmer), so the
-local and the Milvus store rank from the same words. Segment files are never rewritten: a new
+local and the Milvus store rank from the same words; a question's word of several parts
+("fossil-fuel") is matched as its parts in a row, as SQLite FTS5 did before. Segment files are never rewritten: a new
 generation links the previous one's segments and writes only what it adds (a segment, deletion
 bitsets, meta.json).
 """
