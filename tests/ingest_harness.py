@@ -1,12 +1,15 @@
 """A real `onrecord ingest` in its own process, with the fake embedder, for fault injection.
 
-    python tests/ingest_harness.py INDEX PATH... [--delay S] [--max-file-bytes N]
+    python tests/ingest_harness.py INDEX PATH... [--delay S] [--max-file-bytes N] [--kill-before-publish]
 
 --delay sleeps S seconds per batch of 32 passages (so a test can kill the process mid-ingest);
---max-file-bytes limits the size of any file the process writes (RLIMIT_FSIZE), as a full disk.
+--max-file-bytes limits the size of any file the process writes (RLIMIT_FSIZE), as a full disk;
+--kill-before-publish sends the process SIGKILL at the worst moment for the shared database: its
+rows committed, the generation not yet published.
 """
 
 import argparse
+import os
 import resource
 import signal
 import sys
@@ -42,7 +45,16 @@ if __name__ == "__main__":
     ap.add_argument("paths", nargs="+")
     ap.add_argument("--delay", type=float, default=0.0)
     ap.add_argument("--max-file-bytes", type=int)
+    ap.add_argument("--kill-before-publish", action="store_true")
     args = ap.parse_args()
+    if args.kill_before_publish:
+        import onrecord.store.local as local
+
+        def killed(*_args, **_kwargs):
+            print("committed, killing before publishing", flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        local.publish = killed
     if args.max_file_bytes:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG errors instead of being killed
         resource.setrlimit(resource.RLIMIT_FSIZE, (args.max_file_bytes, args.max_file_bytes))

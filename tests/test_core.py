@@ -68,7 +68,7 @@ def test_ingest_search_reingest_and_remove(app, fake_embedder):
     app.remove([seed.id])
     reader = app.store()
     assert seed.id not in {i.id for i in reader.transcripts()}
-    assert reader.vectors.exact.ntotal == reader.info.passages == manifest["passages"] - len(chunk(full))
+    assert reader.vectors.ntotal == reader.info.passages == manifest["passages"] - len(chunk(full))
     assert reader.lexical(("stoltenberg", "soleimani"), (), Filters(), 10) == []  # the lexical index forgot it too
     assert reader.document_frequency(["stoltenberg", "soleimani"]) in ({}, {"stoltenberg": 0, "soleimani": 0})
     assert all(a.transcript.id != seed.id for a in app.ask("Article 5 Iran retaliate", top_k=10).answers)
@@ -169,7 +169,7 @@ def test_failed_write_leaves_previous_generation_answering(app):
     assert read_manifest(app.index) == before
     assert not list(Path(app.index).glob("gen-*.tmp"))
     reader = LocalStore(app.index)
-    assert (reader.info.transcripts, reader.info.passages) == (1, before["passages"]) and reader.vectors.exact.ntotal == before["passages"]
+    assert (reader.info.transcripts, reader.info.passages) == (1, before["passages"]) and reader.vectors.ntotal == before["passages"]
 
 
 def test_reader_switches_to_a_new_generation(app):
@@ -287,23 +287,36 @@ def test_embedder_vectors_are_normalised(fake_embedder):
 
 
 def test_graph_index_above_the_threshold_is_kept_in_step(app, monkeypatch):
+    """Case: over the threshold the vectors are one segment with a graph; a later write adds a
+    small exact segment beside it (the graph is not rewritten) until the vectors outside the graph
+    pass TAIL_MAX, when they are folded into it; removals are skipped until HNSW_MAX_REMOVED."""
     import onrecord.store.vectors as store
 
     monkeypatch.setattr(store, "HNSW_THRESHOLD", 20)
+    monkeypatch.setattr(store, "TAIL_MAX", 100)
     app.ingest_paths([str(SEED), str(DATA / "1977-09-21-carter-news-conference.md")])
     reader = app.store()
     data = Path(app.index) / read_manifest(app.index)["data"]
-    assert (data / store.HNSW).is_file() and reader.vectors.graph is not None
-    assert reader.vectors.graph.ntotal == reader.vectors.exact.ntotal
-    app.ingest_paths([str(DATA / "1961-03-23-kennedy-news-conference.md")])  # added to the graph
+    graph_file = data / store.graph_name(store.segment_names(data)[0])
+    assert graph_file.is_file() and reader.vectors.graph is not None
+    assert reader.vectors.graph.ntotal == reader.vectors.ntotal == reader.info.passages
+    inode = graph_file.stat().st_ino
+    app.ingest_paths([str(DATA / "1961-03-23-kennedy-news-conference.md")])  # a small segment beside the graph
     reader = app.store()
-    assert reader.vectors.graph.ntotal == reader.vectors.exact.ntotal == reader.info.passages
-    q = FakeEmbedder().embed_query("Bert Lance resignation")
-    _, approx = reader.vectors.graph.search(q.reshape(1, -1), 10)
-    assert len(set(approx[0]) & set(reader.exact_search(q, 10))) >= 9
+    data = Path(app.index) / read_manifest(app.index)["data"]
+    assert len(store.segment_names(data)) == 2 and (data / graph_file.name).stat().st_ino == inode  # linked
+    assert reader.vectors.ntotal == reader.info.passages > reader.vectors.graph.ntotal
+    q = FakeEmbedder().embed_query("Laos")
+    assert len(set(reader.dense(q, Filters(), 10)) & set(reader.exact_search(q, 10))) >= 9
+    kennedy = next(i.id for i in reader.transcripts() if i.date == "1961-03-23")
+    kennedy_ids = [r[0] for r in reader.tables.db.execute("SELECT id FROM passages WHERE transcript_id=?", (kennedy,))]
+    assert set(kennedy_ids) & set(reader.dense(q, Filters(), 50))  # found in the exact segment
     app.ingest_paths([str(DATA / "2021-05-11-press-briefing-by-press-secretary-jen-psaki-secretary-of-energy-jennifer-"
                               "granholm-and-secretary-of-homeland-security-alejandro-mayorkas-may-11-2021.md")])
-    reader = app.store()
+    reader = app.store()  # over TAIL_MAX outside the graph: folded into it, one segment again
+    data = Path(app.index) / read_manifest(app.index)["data"]
+    assert len(store.segment_names(data)) == 1
+    assert reader.vectors.graph.ntotal == reader.vectors.ntotal == reader.info.passages
     seed, carter = (next(i.id for i in reader.transcripts() if i.date == d) for d in ("2020-01-06", "1977-09-21"))
     seed_ids = [r[0] for r in reader.tables.db.execute("SELECT id FROM passages WHERE transcript_id=?", (seed,))]
     seed_vectors = np.stack(list(reader.vectors_of(seed_ids).values()))
@@ -317,13 +330,14 @@ def test_graph_index_above_the_threshold_is_kept_in_step(app, monkeypatch):
     for v in seed_vectors:  # the removed passages' own vectors find everything but them
         _, got = reader.vectors.graph.search(v.reshape(1, -1), 50, params=reader.vectors.params)
         assert len(got[0][got[0] >= 0]) == 50 and not set(got[0]) & set(seed_ids)
+        assert not set(reader.dense(v, Filters(), 50)) & set(seed_ids)
     assert all(a.transcript.id != seed for a in app.ask("Article 5 Iran", top_k=10).answers)
 
     app.remove([carter])  # now over HNSW_MAX_REMOVED: rebuilt from the exact vectors
     reader = app.store()
     data = Path(app.index) / read_manifest(app.index)["data"]
     assert not (data / store.REMOVED).exists() and reader.vectors.params is None
-    assert reader.vectors.graph.ntotal == reader.vectors.exact.ntotal == reader.info.passages
+    assert reader.vectors.graph.ntotal == reader.vectors.ntotal == reader.info.passages
     assert all(a.transcript.id not in (seed, carter) for a in app.ask("Bert Lance Article 5", top_k=10).answers)
 
 

@@ -15,15 +15,18 @@ from conftest import SEED, FakeEmbedder
 from onrecord.api import create_app
 from onrecord.errors import IndexError_
 from onrecord.service import Onrecord
-from onrecord.store import DB, MANIFEST, LocalStore, LocalWriter, read_manifest
+from onrecord.store import DB, MANIFEST, Filters, LocalStore, LocalWriter, read_manifest
 
 HARNESS = Path(__file__).parent / "ingest_harness.py"
 
 
-def harness(index: Path, paths: list[Path], delay: float = 0.0, max_file_bytes: int | None = None) -> subprocess.Popen:
+def harness(index: Path, paths: list[Path], delay: float = 0.0, max_file_bytes: int | None = None,
+            kill_before_publish: bool = False) -> subprocess.Popen:
     cmd = [sys.executable, str(HARNESS), str(index), *map(str, paths), "--delay", str(delay)]
     if max_file_bytes:
         cmd += ["--max-file-bytes", str(max_file_bytes)]
+    if kill_before_publish:
+        cmd += ["--kill-before-publish"]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -53,7 +56,7 @@ def seeded(app) -> Onrecord:
 def assert_answers(index: Path, transcripts: int) -> None:
     reader = LocalStore(index)
     assert reader.info.transcripts == transcripts
-    assert reader.vectors.exact.ntotal == reader.info.passages
+    assert reader.vectors.ntotal == reader.info.passages
     from onrecord.search import Searcher
 
     result = Searcher(reader, FakeEmbedder()).search('"Article 5" retaliate', top_k=1)
@@ -111,7 +114,7 @@ def test_a_second_ingest_is_refused_while_one_runs(seeded, corpus, tmp_path):
 def test_full_disk_fails_cleanly_with_the_old_index_intact(seeded, corpus):
     index = Path(seeded.index)
     before = read_manifest(index)
-    db_size = (index / before["data"] / DB).stat().st_size
+    db_size = (index / DB).stat().st_size  # the shared database, which the new rows would grow
     proc = harness(index, [corpus], max_file_bytes=db_size + 4096)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 2
@@ -136,8 +139,7 @@ def test_server_answers_from_the_old_generation_while_an_ingest_runs(seeded, cor
 
 def test_truncated_or_corrupt_index_files_are_named_with_the_fix(seeded):
     index = Path(seeded.index)
-    data = index / read_manifest(index)["data"]
-    db = data / DB
+    db = index / DB
     db.write_bytes(db.read_bytes()[:2000])
     with pytest.raises(IndexError_, match=r"onrecord\.sqlite is corrupt .*rebuild the index"):
         LocalStore(index)
@@ -148,8 +150,10 @@ def test_truncated_or_corrupt_index_files_are_named_with_the_fix(seeded):
 
 def test_missing_vectors_file_is_named(seeded):
     index = Path(seeded.index)
-    (index / read_manifest(index)["data"] / "vectors.faiss").unlink()
-    with pytest.raises(IndexError_, match=r"vectors\.faiss is missing"):
+    data = index / read_manifest(index)["data"]
+    for segment in data.glob("vectors*.faiss"):
+        segment.unlink()
+    with pytest.raises(IndexError_, match=r"vectors-000001\.faiss is missing"):
         LocalStore(index)
 
 
@@ -196,3 +200,30 @@ def test_concurrent_questions_while_generations_change(seeded, corpus):
     assert not errors, errors[:3]
     assert answered and all(answered)
     assert seeded.store().info.generation == read_manifest(seeded.index)["generation"]
+
+
+def test_kill_9_after_the_rows_are_committed_and_before_publishing(seeded, corpus):
+    """Case: the worst moment for the shared database: the new generation's rows are committed,
+    its manifest not yet written. Readers answer from the previous generation and never see the
+    rows; the next writer takes them back and a rerun completes."""
+    index = Path(seeded.index)
+    before = read_manifest(index)
+    proc = harness(index, [corpus], kill_before_publish=True)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == -9 and "committed, killing before publishing" in out
+    assert read_manifest(index) == before
+    assert_answers(index, 1)
+    reader = LocalStore(index)
+    hits = [pid for pid, _ in reader.lexical(("policy", "topic", "unchanged"), (), Filters(), 50)]
+    seed = reader.transcripts()[0].id
+    assert len(reader.transcripts()) == 1 and all(r.transcript_id == seed for r in reader.passages(hits).values())
+    reader.close()
+    rerun = harness(index, [corpus])
+    out, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err
+    assert len(json.loads(out[out.index("{"):])["added"]) == 40
+    assert_answers(index, 41)
+    import sqlite3
+
+    db = sqlite3.connect(index / DB)
+    assert db.execute("SELECT count(*) FROM transcripts").fetchone()[0] == 41  # none left twice

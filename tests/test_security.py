@@ -20,7 +20,7 @@ from onrecord.cli import main as cli
 from onrecord.config import Settings
 from onrecord.errors import IndexError_
 from onrecord.service import Onrecord
-from onrecord.store import DB, MANIFEST, VECTORS, LocalStore, read_manifest
+from onrecord.store import DB, MANIFEST, LocalStore, read_manifest
 
 GOOD = DATA / "1977-09-21-carter-news-conference.md"
 
@@ -414,12 +414,16 @@ def test_a_manifest_garbled_while_serving_keeps_the_loaded_generation_answering(
 
 
 def test_a_database_overwritten_in_place_is_a_503_that_says_rebuild(seeded):
-    with serving(seeded, ui=False) as base:
-        assert httpx.post(base + "/api/ask", json={"question": "Article 5"}).status_code == 200
-        db = Path(seeded.index) / read_manifest(seeded.index)["data"] / DB
-        size = db.stat().st_size
-        with open(db, "r+b") as fh:  # the same file, its pages overwritten
-            fh.write(os.urandom(size))
+    """Case: the shared database's pages overwritten on disk. A reader of a WAL database keeps the
+    pages it has already read while SQLite's own log says nothing changed, so the damage is met by
+    the next server to read it: every request is a 503 that says rebuild, not a 500."""
+    db = Path(seeded.index) / DB  # the shared database (store/versions.py), and its write-ahead log
+    for f in (db, Path(f"{db}-wal")):
+        if f.exists():
+            with open(f, "r+b") as fh:  # the same file, its pages overwritten
+                fh.write(os.urandom(f.stat().st_size))
+    fresh = Onrecord(seeded.settings, embedder=FakeEmbedder())
+    with serving(fresh, ui=False) as base:
         for call in (lambda: httpx.post(base + "/api/ask", json={"question": "Article 5 retaliate"}),
                      lambda: httpx.get(base + "/api/transcripts")):
             r = call()
@@ -427,31 +431,27 @@ def test_a_database_overwritten_in_place_is_a_503_that_says_rebuild(seeded):
 
 
 def test_flipped_bytes_in_the_vectors_are_found_at_load(seeded):
-    vectors = Path(seeded.index) / read_manifest(seeded.index)["data"] / VECTORS
+    vectors = Path(seeded.index) / read_manifest(seeded.index)["data"] / "vectors-000001.faiss"
     data = bytearray(vectors.read_bytes())
     for i in range(1000, len(data) // 2, max(1, len(data) // 10_000)):  # inside the vectors, not the header
         data[i] ^= 0x5A
 
     vectors.write_bytes(bytes(data))
-    with pytest.raises(IndexError_, match="vectors.faiss is corrupt .*checksum.*rebuild"):
+    with pytest.raises(IndexError_, match="vectors-000001.faiss is corrupt .*checksum.*rebuild"):
         LocalStore(seeded.index)
 
 
-def test_a_large_database_is_checked_by_its_size(tmp_path, monkeypatch):
-    """Case: a database over VERIFY_DB_BYTES is not read whole at each load, so its manifest entry
-    records only its size (a crc32 nobody reads is not computed at each write); a truncated or
-    grown database is still refused."""
-    from onrecord.store import manifest as manifest_module
-
-    monkeypatch.setattr(manifest_module, "VERIFY_DB_BYTES", 1024)
+def test_the_shared_database_is_not_checksummed_but_a_damaged_one_is_refused(tmp_path):
+    """Case: the one database all generations share changes in place at every write, so the
+    manifest records checksums of the generation's own files (vectors) only; a database cut short
+    is refused at load with the rebuild message."""
     core = Onrecord(Settings(index=tmp_path / "index"), embedder=FakeEmbedder())
     assert core.ingest_paths([str(SEED)]).ok
     manifest = read_manifest(core.index)
-    assert manifest["checksums"]["onrecord.sqlite"].startswith("size:")
-    assert manifest["checksums"][VECTORS].startswith("crc32:")
+    assert DB not in manifest["checksums"] and manifest["tables"] == DB
+    assert manifest["checksums"]["vectors-000001.faiss"].startswith("crc32:")
     LocalStore(core.index).close()
-    db = Path(core.index) / manifest["data"] / "onrecord.sqlite"
-    with open(db, "ab") as fh:
-        fh.write(b"\0" * 4096)
+    db = Path(core.index) / DB
+    db.write_bytes(db.read_bytes()[:1000])
     with pytest.raises(IndexError_, match="onrecord.sqlite is corrupt"):
         LocalStore(core.index)

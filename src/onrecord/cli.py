@@ -9,6 +9,7 @@ import os
 import socket
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 from .config import Settings, get_settings
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     with_index(dsub.add_parser("list", help="list transcripts")).add_argument("--json", action="store_true")
     with_index(dsub.add_parser("remove", help="remove transcripts by id")).add_argument("ids", nargs="+", metavar="ID")
+    with_index(sub.add_parser("compact", help="merge a local index's segments into one (small writes leave several)"))
     return parser
 
 
@@ -253,6 +255,15 @@ def cmd_documents(app: Onrecord, args) -> int:
     return 0
 
 
+def cmd_compact(app: Onrecord, args) -> int:
+    t0 = time.perf_counter()
+    app.compact()
+    info = app.store().info
+    print(f"compacted {app.index}: generation {info.generation}, {info.passages:,} passages in one segment "
+          f"({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
 def cmd_inspect(args) -> int:
     from .inspection import describe, format_inspection
     from .transcripts import parse_file
@@ -266,4 +277,5 @@ def cmd_inspect(args) -> int:
 
 
 COMMANDS = {
-"ingest": cmd_ingest, "ask": cmd_ask, "verify": cmd_verify, "serve": cmd_serve, "eval": cmd_eval, "documents": cmd_documents}
+"ingest": cmd_ingest, "ask": cmd_ask, "verify": cmd_verify, "serve": cmd_serve, "eval": cmd_eval, "documents": cmd_documents,
+"compact": cmd_compact}

@@ -15,7 +15,7 @@ from pathlib import Path
 from . import repeats
 from .chunking import chunk
 from .embedding import Embedder
-from .errors import TranscriptError
+from .errors import IndexError_, TranscriptError
 from .inspection import structure_warnings
 from .models import Passage, Transcript
 from .registry import canonical_names
@@ -192,6 +192,21 @@ def remove_transcripts(ids: list[str], index_dir: str | Path, model: str, dim: i
     with open_writer(index_dir, model, dim, backend) as writer:
         for tid in ids:
             writer.remove(tid)
+        writer.commit()
+
+
+def compact_index(index_dir: str | Path, model: str, dim: int, backend: str) -> None:
+    """Rewrite a local index's vectors as one segment (its graph rebuilt without removed vectors)
+    and its word counts and registry as new base tables, in one new generation. Small writes leave
+    segments and patches behind; they are merged as they pile up, and all at once here.
+
+    Raises:
+        IndexError_: the store compacts itself (Milvus), or the index cannot be written.
+    """
+    with open_writer(index_dir, model, dim, backend) as writer:
+        if not hasattr(writer, "compact"):
+            raise IndexError_(f"{index_dir} is a Milvus store, which merges its own segments: nothing to compact")
+        writer.compact()
         writer.commit()
 
 

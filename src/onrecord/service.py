@@ -12,7 +12,7 @@ from . import embedding
 from .config import Settings
 from .embedding import Embedder
 from .errors import BadQuery, IndexError_, IndexNotFound, TooLarge
-from .ingest import IngestReport, ingest_bytes, ingest_files, remove_transcripts
+from .ingest import IngestReport, compact_index, ingest_bytes, ingest_files, remove_transcripts
 from .jobs import IngestJobs
 from .models import SearchResult, TranscriptInfo
 from .permalink import AnswerContext, answer_by_id
@@ -192,6 +192,13 @@ class Onrecord:
         if info is None:
             raise IndexNotFound(f"no index at {self.index}")
         remove_transcripts(ids, self.index, info.model, info.dim, info.backend)
+        self._refresh()
+
+    def compact(self) -> None:
+        info = describe(self.index)
+        if info is None:
+            raise IndexNotFound(f"no index at {self.index}")
+        compact_index(self.index, info.model, info.dim, info.backend)
         self._refresh()
 
     def ensure_index(self, progress: bool = True) -> IngestReport | None:

@@ -2,9 +2,11 @@
 FAISS vectors, in generations).
 
     INDEX/manifest.json, INDEX/.lock     manifest.py
-    INDEX/gen-000007/onrecord.sqlite     tables.py
-    INDEX/gen-000007/lexical/            lexical.py
-    INDEX/gen-000007/vectors.*           vectors.py
+    INDEX/onrecord.sqlite                tables.py, versions.py (one database, rows tagged by generation)
+    INDEX/gen-000007/lexical/            lexical.py (segments, linked from generation to generation)
+    INDEX/gen-000007/vectors-*           vectors.py (segments, linked likewise)
+
+A write costs what it adds: its rows, a lexical segment, a vector segment, and links to the rest.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from .contract import ANSWER, Filters, IndexInfo, PassageRecord
 from .lexical import Lexical, LexicalWriter, day_of
 from .lexical import exists as has_lexical
 from .manifest import Lock, check_model, clear_stale, fsync, index_backend, publish, read_manifest, verify_files
-from .tables import WRITE_ERRORS, Tables, TablesWriter
+from .tables import DB, WRITE_ERRORS, Tables, TablesWriter
 from .vectors import Vectors, VectorsWriter
 
 
@@ -44,7 +46,7 @@ class LocalStore:
         IndexError_: the manifest or a file of the generation is damaged.
     """
 
-    def __init__(self, index_dir: str | Path, manifest: dict | None = None, verify: bool = True):
+    def __init__(self, index_dir: str | Path, manifest: dict | None = None, verify: bool = True, graph: bool = True):
         self.dir = Path(index_dir)
         manifest = manifest or read_manifest(self.dir)
         if manifest is None:
@@ -52,9 +54,9 @@ class LocalStore:
         data = self.dir / manifest["data"]
         if verify:
             verify_files(data, manifest.get("checksums", {}))
-        self.tables = Tables(data)
+        self.tables = Tables(self.dir, manifest)
         try:
-            self.vectors = Vectors(data, manifest["dim"], self.tables.n_passages)
+            self.vectors = Vectors(data, manifest["dim"], self.tables.n_passages, graph)
             # an index written before the lexical index searches its FTS5 table until its next write
             self.words = Lexical(data) if has_lexical(data) else None
         except BaseException:
@@ -198,6 +200,8 @@ class LocalWriter:
         try:
             self._open()
         except BaseException as exc:
+            if hasattr(self, "tables"):
+                self.tables.close()
             if hasattr(self, "tmp"):
                 shutil.rmtree(self.tmp, ignore_errors=True)
             self._lock.release()
@@ -214,7 +218,7 @@ class LocalWriter:
         self.tmp = self.dir / f"gen-{self.generation:06d}.tmp"
         self.tmp.mkdir()
         previous = self.dir / self.manifest["data"] if self.manifest else None
-        self.tables = TablesWriter(self.tmp, previous)
+        self.tables = TablesWriter(self.dir, self.manifest, self.generation)
         self.vectors = VectorsWriter(self.dim, previous)
         self.words = LexicalWriter(self.tmp, previous)
         if self.words.fresh and previous is not None:  # written before the lexical index: built now, once
@@ -250,10 +254,11 @@ class LocalWriter:
             return []
         if self._base is None:
             # the published generation, read for neighbours only: its files' checksums (seconds
-            # at a million passages) are the readers' to check
-            self._base, self._speaker_ids = LocalStore(self.dir, self.manifest, verify=False), {}
-        if speaker not in self._speaker_ids:  # one scan per speaker, not per passage
-            self._speaker_ids[speaker] = self._base.tables.allowed_ids(Filters(speaker=speaker))
+            # at a million passages) are the readers' to check, and its graph is not needed (the
+            # search is filtered on the speaker, so exact)
+            self._base, self._speaker_ids = LocalStore(self.dir, self.manifest, verify=False, graph=False), {}
+        if speaker not in self._speaker_ids:  # one look-up per speaker, not per passage
+            self._speaker_ids[speaker] = self._base.tables.speaker_ids(speaker)
         ids = self._base.vectors.search(vector, n, self._speaker_ids[speaker])
         return [r.passage() for r in self._base.passages(ids).values()]
 
@@ -271,16 +276,23 @@ class LocalWriter:
             self.vectors.remove(ids)
         self.words.remove(tid)
 
+    def compact(self) -> None:
+        """Make this generation's vectors one segment (its graph rebuilt, removed vectors dropped), its
+        word counts and registry new base tables (`onrecord compact`). Tantivy merges its own segments."""
+        self.vectors.force_merge = True
+        self.tables.fold = True
+
     def commit(self) -> IndexInfo:
-        """Publish the new generation atomically."""
+        """Publish the new generation atomically: files on disk, rows committed, then the manifest."""
         self._close_base()
-        n_t, n_p = self.tables.finish()
         self.words.finish()
         for f in (self.tmp / "lexical").iterdir():  # Tantivy checks its own files; on disk before publishing
             fsync(f)
-        written = ["onrecord.sqlite", *self.vectors.write(self.tmp)]
-        manifest = {"model": self.model, "backend": self.backend, "dim": self.dim, "transcripts": n_t, "passages": n_p}
-        self.manifest = publish(self.dir, self.tmp, self.generation, manifest, written)
+        written, linked = self.vectors.write(self.tmp, self.generation)
+        n_t, n_p = self.tables.finish()  # after this the rows are there, unseen until the manifest names them
+        manifest = {"model": self.model, "backend": self.backend, "dim": self.dim, "transcripts": n_t, "passages": n_p,
+                    "tables": DB, "bases": self.tables.bases, "folded": self.tables.folded}
+        self.manifest = publish(self.dir, self.tmp, self.generation, manifest, written, linked)
         self.committed = True
         return info_of(self.manifest)
 

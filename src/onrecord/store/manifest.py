@@ -1,13 +1,16 @@
 """The local index folder's bookkeeping: the manifest, its generations, checksums and the writer's lock.
 
-    INDEX/manifest.json            format, model, dimension, counts, generation, data folder, checksums
-    INDEX/gen-000007/...           one generation's files (tables.py, vectors.py)
+    INDEX/manifest.json            format, model, dimension, counts, generation, data folder, checksums,
+                                   the shared database's base tables (versions.py)
+    INDEX/gen-000007/...           one generation's files (lexical.py, vectors.py): its own, and links
+                                   to the unchanged files of the generation before
     INDEX/.lock                    held by the one writer
 
-A writer builds a new generation in a temporary folder and publishes it by renaming the folder and
-then replacing manifest.json (an atomic rename). A reader follows manifest.json, so it sees either
-the old generation or the new one, never a half-written index; a crashed writer leaves only a
-temporary folder, removed by the next one.
+A writer builds a new generation in a temporary folder, commits its rows (tagged with the new
+generation, so no reader sees them yet), and publishes it by renaming the folder and then
+replacing manifest.json (an atomic rename). A reader follows manifest.json, so it sees either the
+old generation or the new one, never a half-written index; a crashed writer leaves a temporary
+folder and perhaps rows no reader sees, both taken back by the next one.
 """
 
 from __future__ import annotations
@@ -87,6 +90,11 @@ def file_checksum(path: Path, size_only: bool = False) -> str:
     return f"crc32:{size}:{crc:08x}"
 
 
+# Files this process has checked, by identity: a generation links the files it does not change,
+# so a server opening each new generation checks only what that generation wrote.
+_VERIFIED: dict[tuple, str] = {}
+
+
 def verify_files(data: Path, checksums: dict) -> None:
     """Check a generation's files against the checksums its manifest recorded (see VERIFY_DB_BYTES).
 
@@ -95,16 +103,23 @@ def verify_files(data: Path, checksums: dict) -> None:
     """
     for name, expected in checksums.items():
         path = data / name
-        if not isinstance(expected, str) or "/" in name or not path.is_file():
-            continue  # a missing file is reported where it is needed
+        if not isinstance(expected, str) or "/" in name:
+            continue
+        try:
+            st = path.stat()
+        except OSError:
+            raise IndexError_(f"index file {path} is missing: rebuild the index with 'onrecord ingest'") from None
         parts = expected.split(":")
         size = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else -1
-        actual_size = path.stat().st_size
-        if name == DB and actual_size > VERIFY_DB_BYTES and actual_size == size:
+        if name == DB and st.st_size > VERIFY_DB_BYTES and st.st_size == size:
             continue
-        if actual_size != size or file_checksum(path) != expected:
+        identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)  # not ctime: a new link changes it
+        if _VERIFIED.get(identity) == expected:
+            continue
+        if st.st_size != size or file_checksum(path) != expected:
             raise IndexError_(f"index file {path} is corrupt (its checksum does not match the manifest): "
                               "rebuild the index with 'onrecord ingest'")
+        _VERIFIED[identity] = expected
 
 
 def index_backend(manifest: dict) -> str:
@@ -177,18 +192,23 @@ def clear_stale(index_dir: Path, current: str | None) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
-def publish(index_dir: Path, tmp: Path, generation: int, manifest: dict, written: list[str]) -> dict:
+def publish(index_dir: Path, tmp: Path, generation: int, manifest: dict, written: list[str],
+            linked: list[str] = ()) -> dict:
     """Make a fully written generation folder the index: fsync its files, rename the folder, then
-    replace manifest.json (the atomic step) and remove the previous generation. Returns the manifest."""
+    replace manifest.json (the atomic step) and remove the previous generation. Files `linked`
+    unchanged from the previous generation keep the checksums it recorded. Returns the manifest."""
     for name in written:
         fsync(tmp / name)
+    previous = read_manifest(index_dir) or {}
     checksums = {name: file_checksum(tmp / name, size_only=name == DB) for name in written}
+    for name in linked:
+        checksums[name] = previous.get("checksums", {}).get(name) or file_checksum(tmp / name)
     final = index_dir / f"gen-{generation:06d}"
     if final.exists():
         shutil.rmtree(final)
     os.rename(tmp, final)
+    fsync(index_dir)
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    previous = read_manifest(index_dir) or {}
     manifest = {"format": FORMAT, **manifest, "generation": generation, "data": final.name, "checksums": checksums,
                 "created": previous.get("created", now), "updated": now}
     tmp_manifest = index_dir / (MANIFEST + ".tmp")

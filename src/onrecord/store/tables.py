@@ -1,15 +1,18 @@
-"""A generation's tables: SQLite (transcripts, passages, word counts, speakers, repeats).
+"""The index's tables: SQLite (transcripts, passages, word counts, speakers, repeats).
 
-    gen-N/onrecord.sqlite
+    INDEX/onrecord.sqlite            one database for all generations (versions.py)
+    gen-N/onrecord.sqlite            an index written before that: a database per generation
 
-The only module that writes SQL. Reads return the store contract's records. Lexical search is
-Tantivy's (lexical.py); an index written before that kept an FTS5 table, read here until its
-next write replaces it.
+The only module that writes SQL besides versions.py. Reads return the store contract's records.
+Lexical search is Tantivy's (lexical.py); an index written before that kept an FTS5 table, read
+here until its next write replaces it. An index of either older kind is read as it is and moved
+to the shared database at its next write.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -24,33 +27,11 @@ from ..errors import IndexError_, NotFound
 from ..models import SPOKESPERSON, Exchange, Occasion, Passage, RepeatPair, Transcript, TranscriptInfo, Turn
 from ..registry import Speaker, is_generic
 from ..terms import terms_of
+from . import versions
 from .contract import ANSWER, Filters, PassageRecord
 
 DB = "onrecord.sqlite"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS transcripts (
-    id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, source_url TEXT, file TEXT NOT NULL,
-    organisation TEXT, speakers TEXT NOT NULL, text TEXT NOT NULL, turns TEXT NOT NULL,
-    exchanges TEXT NOT NULL, added TEXT NOT NULL, cues TEXT
-);
-CREATE TABLE IF NOT EXISTS passages (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, transcript_id TEXT NOT NULL REFERENCES transcripts(id),
-    turn_index INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-    speaker TEXT NOT NULL, role TEXT NOT NULL, label TEXT NOT NULL, asked TEXT, asked_by TEXT, topic TEXT,
-    text TEXT NOT NULL, vector BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS passages_turn ON passages(transcript_id, turn_index);
-CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS speakers (
-    name TEXT PRIMARY KEY, passages INTEGER NOT NULL, transcripts INTEGER NOT NULL DEFAULT 0, aliases TEXT
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS repeats (
-    transcript_id TEXT NOT NULL, start INTEGER NOT NULL, other_id TEXT NOT NULL, other_start INTEGER NOT NULL,
-    other_end INTEGER NOT NULL, similarity REAL NOT NULL, PRIMARY KEY (transcript_id, start, other_id, other_start)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS repeats_other ON repeats(other_id);
-"""
 # An index written before the lexical index (lexical.py) searched this FTS5 table; its next write
 # drops it. The answer side of a passage (the speaker is a ranking feature of its own) and the question side
 COLUMNS = {ANSWER: "{text topic}", "question": "{asked}"}
@@ -114,22 +95,35 @@ def _marks(items) -> str:
     return ",".join("?" * len(items))
 
 
+def shared(manifest: dict | None) -> bool:
+    """Whether an index keeps one database for all its generations (versions.py)."""
+    return bool(manifest) and manifest.get("tables") == DB
+
+
 class Tables:
-    """A generation's database, read-only.
+    """One generation's view of the database, read-only.
 
     Raises (on open):
         IndexError_: the file is missing or corrupt.
     """
 
-    def __init__(self, data: Path):
-        path = data / DB
+    def __init__(self, index_dir: Path, manifest: dict):
+        path = Path(index_dir) / DB if shared(manifest) else Path(index_dir) / manifest["data"] / DB
         if not path.is_file():
             raise IndexError_(f"index file {path} is missing: rebuild the index with 'onrecord ingest'")
+        self.aggregates: versions.Aggregates | None = None
         try:
             self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
             self.db.row_factory = sqlite3.Row
-            self.n_passages = self.db.execute("SELECT count(*) FROM passages").fetchone()[0]
+            if shared(manifest):
+                versions.create_views(self.db, manifest["generation"])
+                self.aggregates = versions.Aggregates(self.db, manifest["generation"], versions.bases_of(manifest),
+                                                      versions.folded_at(manifest))
+                self.n_passages = int(manifest.get("passages", 0))
+            else:
+                self.n_passages = self.db.execute("SELECT count(*) FROM passages").fetchone()[0]
         except sqlite3.DatabaseError as exc:
+            self.db.close()
             raise IndexError_(f"index file {path} is corrupt ({exc}): rebuild the index with 'onrecord ingest'") from None
         self.has_cues = "cues" in {r[1] for r in self.db.execute("PRAGMA table_info(transcripts)")}
 
@@ -160,6 +154,12 @@ class Tables:
         rows = self.db.execute(f"SELECT p.id FROM passages p JOIN transcripts t ON t.id = p.transcript_id WHERE {where}", args)
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
+    def speaker_ids(self, name: str) -> np.ndarray:
+        """The ids of the passages attributed to exactly this name (an index look-up, where the
+        filter's part-of-a-name match scans every passage)."""
+        rows = self.db.execute("SELECT id FROM passages WHERE speaker = ?", (name,))
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
     def lexical(self, terms: tuple[str, ...], phrases: tuple[str, ...], f: Filters, n: int,
                 side: str) -> list[tuple[int, float]]:
         match = fts_query(terms, phrases, COLUMNS[side])
@@ -174,6 +174,8 @@ class Tables:
         return [(r[0], -r[1]) for r in self.db.execute(sql, [match, *args, n])]
 
     def document_frequency(self, terms: list[str]) -> dict[str, int]:
+        if self.aggregates is not None:
+            return self.aggregates.document_frequency(terms)
         if not terms:
             return {}
         return dict(self.db.execute(f"SELECT term, df FROM terms WHERE term IN ({_marks(terms)})", terms).fetchall())
@@ -243,6 +245,8 @@ class Tables:
         return {r[0]: _cues(r[1]) for r in rows}
 
     def speaker_names(self) -> list[str] | None:
+        if self.aggregates is not None:
+            return [r[0] for r in self.aggregates.speakers()]
         try:
             return [r[0] for r in self.db.execute("SELECT name FROM speakers")]
         except sqlite3.OperationalError:
@@ -258,7 +262,7 @@ class Tables:
 
     def speaker_registry(self, manifest: dict) -> list[Speaker]:
         try:
-            rows = self.db.execute(
+            rows = self.aggregates.speakers() if self.aggregates is not None else self.db.execute(
                 "SELECT name, passages, transcripts, aliases FROM speakers ORDER BY passages DESC, name").fetchall()
             found = [Speaker(r[0], tuple(a for a in json.loads(r[3] or "[]") if a), SPOKESPERSON, r[2], r[1]) for r in rows]
         except sqlite3.OperationalError:  # an index written before the registry: names and counts only
@@ -294,24 +298,69 @@ class Tables:
 
 
 class TablesWriter:
-    """A new generation's database: a copy of the previous one, changed in place, published whole."""
+    """A new generation's rows, written into the shared database in one transaction (versions.py);
+    `finish` commits it, and only then may the generation be published.
 
-    def __init__(self, folder: Path, previous: Path | None):
-        if previous is not None:
-            # copy, then change the copy: a published generation is never written again. A file
-            # copy (in the kernel) is 3x faster than SQLite's page-by-page backup (4.3 vs 13.6 s
-            # at 1M passages), and safe: the lock keeps writers out and readers only read.
-            shutil.copyfile(previous / DB, folder / DB)
-        self.db = sqlite3.connect(folder / DB)
-        self.db.row_factory = sqlite3.Row
-        self.db.executescript(SCHEMA)  # IF NOT EXISTS: adds tables an older index lacks
-        if "cues" not in {r[1] for r in self.db.execute("PRAGMA table_info(transcripts)")}:
-            self.db.execute("ALTER TABLE transcripts ADD COLUMN cues TEXT")  # and columns
-        self.db.execute("PRAGMA journal_mode=OFF")
-        self.db.execute("PRAGMA synchronous=OFF")  # the folder is published only after a full write
-        self.had_fts = self.db.execute("SELECT 1 FROM sqlite_master WHERE name='passages_fts'").fetchone() is not None
-        if self.had_fts:  # an index from before the lexical index: that replaces it (see LocalWriter)
-            self.db.execute("DROP TABLE passages_fts")
+    An index written before the shared database is moved to it first: its database copied (once),
+    its tables given generation columns.
+    """
+
+    def __init__(self, index_dir: Path, manifest: dict | None, generation: int):
+        path = Path(index_dir) / DB
+        self.generation = generation
+        published = manifest["generation"] if manifest else 0
+        self.bases, self.folded = versions.bases_of(manifest), versions.folded_at(manifest)
+        self.n_t = int((manifest or {}).get("transcripts", 0))
+        self.n_p = int((manifest or {}).get("passages", 0))
+        self.had_fts = False
+        if not shared(manifest):
+            for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                stale.unlink(missing_ok=True)  # a first write that never published, or a copy from an earlier move
+        if manifest and not shared(manifest):
+            self.had_fts = self._move(Path(index_dir) / manifest["data"] / DB, path)
+            self.bases, self.folded = dict(versions.DEFAULT_BASES), 0
+        self.db = sqlite3.connect(path, isolation_level=None)
+        try:
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")  # readers read while the writer writes
+            self.db.execute("PRAGMA synchronous=FULL")  # committed means on disk: the manifest may then name it
+            self.db.executescript(versions.SHARED_SCHEMA)
+            self.db.execute("BEGIN IMMEDIATE")
+            versions.recover(self.db, published)
+            versions.purge(self.db, published, self.bases, self.folded)
+            self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")  # this generation's rows: all or none
+            versions.create_views(self.db, generation)
+            self.aggregates = versions.Aggregates(self.db, published, self.bases, self.folded)
+        except BaseException:
+            self.db.close()  # a failed start (a full disk) must not keep the database locked
+            raise
+        self._deltas: dict[str, int] = {}
+        self._touched: set[str] = set()
+        self._added: list[str] = []
+        self._removed: list[str] = []
+        self._repeats: set[tuple] = set()
+        self.fold = False  # `onrecord compact`: new base tables for the word counts and the registry
+
+    @staticmethod
+    def _move(old: Path, path: Path) -> bool:
+        """Copy a database of one generation and give it generation columns; whether it had FTS5."""
+        tmp = Path(f"{path}.moving")
+        tmp.unlink(missing_ok=True)
+        shutil.copyfile(old, tmp)
+        db = sqlite3.connect(tmp)
+        try:
+            had_fts = db.execute("SELECT 1 FROM sqlite_master WHERE name='passages_fts'").fetchone() is not None
+            if had_fts:  # an index from before the lexical index: that replaces it (see LocalWriter)
+                db.execute("DROP TABLE passages_fts")
+            if "cues" not in {r[1] for r in db.execute("PRAGMA table_info(transcripts)")}:
+                db.execute("ALTER TABLE transcripts ADD COLUMN cues TEXT")
+            versions.migrate(db)
+            db.commit()
+        finally:
+            db.close()
+        os.replace(tmp, path)
+        return had_fts
 
     def lexical_rows(self) -> Iterator[tuple]:
         """Every passage as the lexical index takes it: (id, text, topic, asked, speaker, date, transcript id)."""
@@ -319,7 +368,7 @@ class TablesWriter:
                                    "FROM passages p JOIN transcripts t ON t.id = p.transcript_id ORDER BY p.id")
 
     def known_speakers(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT name FROM speakers")]
+        return [r[0] for r in self.aggregates.speakers()]
 
     def same_occasion(self, t: Transcript) -> str | None:
         if not t.date:
@@ -333,67 +382,87 @@ class TablesWriter:
 
     def add(self, transcript: Transcript, passages: list[Passage], vectors: np.ndarray) -> np.ndarray:
         """The transcript's rows; the new passages' ids."""
-        self.db.execute(f"INSERT INTO transcripts ({TRANSCRIPT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                        transcript_to_row(transcript))
+        g = self.generation
+        self.db.execute(f"INSERT INTO main.transcripts ({TRANSCRIPT_COLUMNS}, added_gen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (*transcript_to_row(transcript), g))
         ids = []
         for p, v in zip(passages, vectors):
             cur = self.db.execute(
-                "INSERT INTO passages (transcript_id, turn_index, start, end, speaker, role, label, asked, asked_by, topic, "
-                "text, vector) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO main.passages (transcript_id, turn_index, start, end, speaker, role, label, asked, asked_by, "
+                "topic, text, vector, added_gen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (p.transcript_id, p.turn_index, p.span[0], p.span[1], p.speaker, p.role, p.label, p.asked, p.asked_by,
-                 p.topic, p.text, np.asarray(v, dtype=np.float32).tobytes()),
+                 p.topic, p.text, np.asarray(v, dtype=np.float32).tobytes(), g),
             )
             ids.append(cur.lastrowid)
         self._count_terms(passages, +1)
+        self._touched.update(p.speaker for p in passages if p.role == SPOKESPERSON)
+        self._added.append(transcript.id)
+        self.n_t, self.n_p = self.n_t + 1, self.n_p + len(passages)
         return np.asarray(ids, dtype=np.int64)
 
     def _count_terms(self, passages, sign: int) -> None:
-        counts: dict[str, int] = {}
         for p in passages:
             for t in set(terms_of(" ".join(x or "" for x in (p.text, p.asked, p.speaker, p.topic)))):
-                counts[t] = counts.get(t, 0) + 1
-        self.db.executemany(
-            "INSERT INTO terms VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
-            [(t, sign * n) for t, n in counts.items()],
-        )
+                self._deltas[t] = self._deltas.get(t, 0) + sign
 
     def remove(self, tid: str) -> np.ndarray:
-        """Delete a transcript's rows (tables, word counts, repeats); the removed passages' ids."""
+        """Take a transcript's rows out of this generation (tables, word counts, repeats); the removed
+        passages' ids. Rows an earlier generation added stay for its readers, marked removed."""
         if not self.has(tid):
             raise NotFound(f"no transcript with id '{tid}'")
-        rows = self.db.execute("SELECT id, text, asked, speaker, topic FROM passages WHERE transcript_id=?", (tid,)).fetchall()
+        rows = self.db.execute("SELECT id, text, asked, speaker, topic, role FROM passages WHERE transcript_id=?",
+                               (tid,)).fetchall()
         self._count_terms([Passage(transcript_id=tid, turn_index=0, span=(0, 0), text=r["text"], speaker=r["speaker"],
                                    role="", asked=r["asked"], topic=r["topic"]) for r in rows], -1)
-        self.db.execute("DELETE FROM passages WHERE transcript_id=?", (tid,))
-        self.db.execute("DELETE FROM transcripts WHERE id=?", (tid,))
-        self.db.execute("DELETE FROM repeats WHERE transcript_id=? OR other_id=?", (tid, tid))
+        self._touched.update(r["speaker"] for r in rows if r["role"] == SPOKESPERSON)
+        g = self.generation
+        for table, where, args in (("transcripts", "id=?", (tid,)), ("passages", "transcript_id=?", (tid,)),
+                                   ("repeats", "(transcript_id=? OR other_id=?)", (tid, tid))):
+            self.db.execute(f"DELETE FROM main.{table} WHERE {where} AND added_gen=?", (*args, g))
+            self.db.execute(f"UPDATE main.{table} SET removed_gen=? WHERE {where} AND removed_gen IS NULL", (g, *args))
+        self._repeats = {r for r in self._repeats if tid not in (r[0], r[2])}
+        self._removed.append(tid)
+        self.n_t, self.n_p = self.n_t - 1, self.n_p - len(rows)
         return np.asarray([r["id"] for r in rows], dtype=np.int64)
 
     def add_repeats(self, pairs: list[RepeatPair]) -> None:
         """Both ways: each occasion lists the other."""
         rows = []
         for p in pairs:
-            rows.append((p.a.transcript_id, p.a.start, p.b.transcript_id, p.b.start, p.b.end, p.similarity))
-            rows.append((p.b.transcript_id, p.b.start, p.a.transcript_id, p.a.start, p.a.end, p.similarity))
-        self.db.executemany("INSERT OR REPLACE INTO repeats VALUES (?,?,?,?,?,?)", rows)
+            for a, b in ((p.a, p.b), (p.b, p.a)):
+                key = (a.transcript_id, a.start, b.transcript_id, b.start)
+                if key not in self._repeats:
+                    self._repeats.add(key)
+                    rows.append((*key, b.end, p.similarity, self.generation))
+        self.db.executemany("INSERT INTO main.repeats (transcript_id, start, other_id, other_start, other_end, "
+                            "similarity, added_gen) VALUES (?,?,?,?,?,?,?)", rows)
 
     def finish(self) -> tuple[int, int]:
-        """Rebuild the speaker registry, write and close; the numbers of transcripts and passages."""
-        self.db.commit()
-        n_t = self.db.execute("SELECT count(*) FROM transcripts").fetchone()[0]
-        n_p = self.db.execute("SELECT count(*) FROM passages").fetchone()[0]
-        # the speaker registry: in the database, not the manifest (read once per generation)
-        self.db.execute("DROP TABLE IF EXISTS speakers")
-        self.db.executescript(SCHEMA)
-        self.db.execute(
-            "INSERT INTO speakers SELECT speaker, count(*), count(DISTINCT transcript_id), "
-            "json_group_array(DISTINCT label) FROM passages WHERE role='spokesperson' GROUP BY speaker"
-        )
-        self.db.commit()
+        """This generation's patches (word counts, the registry's changed speakers), then commit;
+        the numbers of transcripts and passages it holds."""
+        g = self.generation
+        speakers = {}
+        for name in sorted(self._touched):
+            n, n_t, aliases = self.db.execute(
+                "SELECT count(*), count(DISTINCT transcript_id), json_group_array(DISTINCT label) FROM passages "
+                "WHERE speaker=? AND role='spokesperson'", (name,)).fetchone()
+            speakers[name] = [n, n_t, aliases] if n else None
+        deltas = {t: n for t, n in self._deltas.items() if n}
+        self.db.executemany("INSERT OR REPLACE INTO main.patches VALUES (?, ?, ?)",
+                            [(g, "terms", json.dumps(deltas)), (g, "speakers", json.dumps(speakers))])
+        self.db.execute("INSERT OR REPLACE INTO main.generations (gen, added, removed) VALUES (?, ?, ?)",
+                        (g, json.dumps(self._added), json.dumps(self._removed)))
+        pending = self.db.execute("SELECT count(*) FROM main.patches WHERE gen > ? AND kind='terms'",
+                                  (self.folded,)).fetchone()[0]
+        if self.fold or pending > versions.MAX_PATCHES:
+            self.bases = versions.fold(self.db, versions.Aggregates(self.db, g, self.bases, self.folded), g)
+            self.folded = g
+        self.db.execute("COMMIT")
         self.db.close()
-        return n_t, n_p
+        return self.n_t, self.n_p
 
     def close(self) -> None:
+        """Leave without committing: this generation's rows are rolled back."""
         try:
             self.db.close()
         except Exception:

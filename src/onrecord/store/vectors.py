@@ -1,25 +1,40 @@
-"""A generation's vectors: exact FAISS vectors (the source of truth) and, on large indexes, an HNSW graph.
+"""A generation's vectors: segments of exact FAISS vectors and, on large indexes, an HNSW graph.
 
-    gen-N/vectors.faiss              exact flat vectors, FAISS ids = passage row ids
-    gen-N/vectors.hnsw               the graph (from HNSW_THRESHOLD passages)
-    gen-N/vectors.hnsw.removed.npy   ids removed since the graph was built: searches skip them
+    gen-N/vectors-000003.faiss       a segment: exact flat vectors, FAISS ids = passage row ids
+    gen-N/vectors-000003.hnsw        the graph over that segment (the base, from HNSW_THRESHOLD passages)
+    gen-N/vectors-000007.faiss       a later, small segment: what a later generation added
+    gen-N/vectors.removed.npy        ids removed since their segments were written: searches skip them
+
+A segment is written once and never changed: a new generation hard-links the segments it keeps
+into its folder and writes only a segment of what it adds and the list of what it removed, so a
+small write costs what it adds. Small segments are merged when there are more than MAX_SEGMENTS
+of them; the vectors outside the graph are folded into it when they pass TAIL_MAX, or the graph
+rebuilt when removed ids pass HNSW_MAX_REMOVED of it (and by `onrecord compact`).
+
+An index written before segments (vectors.faiss, vectors.hnsw, vectors.hnsw.removed.npy) is read
+as one segment with its graph; its next write goes on from there.
 """
 
 from __future__ import annotations
 
+import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import IndexError_
 
-VECTORS = "vectors.faiss"
+VECTORS = "vectors.faiss"  # an index from before segments: its one segment
 HNSW = "vectors.hnsw"
-REMOVED = "vectors.hnsw.removed.npy"
+REMOVED = "vectors.removed.npy"
+OLD_REMOVED = "vectors.hnsw.removed.npy"  # before segments: ids the graph held and the flat file did not
+_SEGMENT = re.compile(r"vectors(-\d{6})?\.faiss")
 # From this many passages a graph index (HNSW, fp16 vectors) answers dense queries; exact flat
 # search stays the source of truth. Measured (benchmarks/dense_threshold.py, README): one exact
 # query costs ~3 ms at 50k, ~7 ms at 100k, ~14 ms at 200k on 2 cores, the graph ~1 ms with
-# recall@10 >= 0.998, but building it costs ~25 s per 100k passages (once; later ingests add to
+# recall@10 >= 0.998, but building it costs ~25 s per 100k passages (once; later folds add to
 # it). Below 100k exact search is cheap enough to need no graph.
 HNSW_THRESHOLD = 100_000
 HNSW_M = 32
@@ -28,6 +43,11 @@ HNSW_EF_SEARCH = 512
 # A graph cannot drop a vector, and rebuilding it costs ~25 s per 100k passages: a removal only
 # records the ids (searches skip them) until they are this share of the graph, then it is rebuilt.
 HNSW_MAX_REMOVED = 0.10
+# Vectors outside the graph are searched exactly (~3 ms per 50k on 2 cores): up to this many, a
+# write adds a small segment; past it they are added to the graph (~25 s per 100k, seldom).
+TAIL_MAX = 50_000
+# More small segments than this are merged into one (each costs a search call).
+MAX_SEGMENTS = 8
 
 
 def faiss_module():
@@ -45,130 +65,256 @@ def new_graph(dim: int):
     return graph
 
 
+def segment_names(data: Path) -> list[str]:
+    """A generation's segments, oldest first (the one from before segments, vectors.faiss, first)."""
+    return sorted((p.name for p in data.iterdir() if _SEGMENT.fullmatch(p.name)), key=lambda n: (n != VECTORS, n))
+
+
+def graph_name(segment: str) -> str:
+    return segment[: -len(".faiss")] + ".hnsw"
+
+
 def read_removed(data: Path) -> np.ndarray:
-    """The ids a generation's graph still holds but that were removed (see HNSW_MAX_REMOVED)."""
-    return np.load(data / REMOVED) if (data / REMOVED).is_file() else np.zeros(0, dtype=np.int64)
+    """The ids a generation's segments still hold but that were removed."""
+    parts = [np.load(data / name) for name in (REMOVED, OLD_REMOVED) if (data / name).is_file()]
+    return np.unique(np.concatenate(parts).astype(np.int64)) if parts else np.zeros(0, dtype=np.int64)
+
+
+def ids_of(index) -> np.ndarray:
+    return faiss_module().vector_to_array(index.id_map).astype(np.int64)
+
+
+@dataclass
+class Segment:
+    name: str
+    exact: object  # IndexIDMap2(IndexFlatIP), mapped
+    graph: object | None = None  # IndexIDMap(IndexHNSWSQ) over the same ids (and, from before segments, removed ones)
+
+
+def open_segment(data: Path, name: str, with_graph: bool = True) -> Segment:
+    faiss = faiss_module()
+    try:
+        exact = faiss.read_index(str(data / name), faiss.IO_FLAG_MMAP_IFC)
+    except Exception as exc:
+        raise IndexError_(f"index file {data / name} is corrupt ({exc}): rebuild the index with 'onrecord ingest'") from None
+    graph = None
+    if with_graph and (data / graph_name(name)).is_file():
+        try:
+            graph = faiss.read_index(str(data / graph_name(name)))
+            faiss.downcast_index(graph.index).hnsw.efSearch = HNSW_EF_SEARCH
+        except Exception as exc:
+            raise IndexError_(f"index file {data / graph_name(name)} is corrupt ({exc}): "
+                              "rebuild the index with 'onrecord ingest'") from None
+    return Segment(name, exact, graph)
+
+
+def _similarities(index, distances: np.ndarray) -> np.ndarray:
+    """Inner products from what an index returns (the graph measures L2 between unit vectors)."""
+    if index.metric_type == faiss_module().METRIC_L2:
+        return 1.0 - distances / 2.0
+    return distances
 
 
 class Vectors:
     """One generation's vectors, read-only: mapped, not read, so opening is instant.
 
     Raises (on open):
-        IndexError_: a file is missing, corrupt, or does not hold one vector per passage.
+        IndexError_: a file is missing, corrupt, or the segments do not hold one vector per passage.
     """
 
-    def __init__(self, data: Path, dim: int, n_passages: int):
+    def __init__(self, data: Path, dim: int, n_passages: int, with_graph: bool = True):
         faiss = faiss_module()
-        path = data / VECTORS
-        if not path.is_file():
-            raise IndexError_(f"index file {path} is missing: rebuild the index with 'onrecord ingest'")
-        try:
-            self.exact = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
-        except Exception as exc:
-            raise IndexError_(f"index file {path} is corrupt ({exc}): rebuild the index with 'onrecord ingest'") from None
-        graph, removed = None, np.zeros(0, dtype=np.int64)
-        if (data / HNSW).is_file():
-            try:
-                graph = faiss.read_index(str(data / HNSW))
-                faiss.downcast_index(graph.index).hnsw.efSearch = HNSW_EF_SEARCH
-                removed = read_removed(data)
-            except Exception as exc:
-                raise IndexError_(f"index file {data / HNSW} is corrupt ({exc}): rebuild the index with 'onrecord ingest'") from None
-            if graph.ntotal - len(removed) != n_passages:
-                raise IndexError_(f"index file {data / HNSW} holds {graph.ntotal - len(removed)} vectors for {n_passages} "
-                                  "passages: rebuild the index with 'onrecord ingest'")
-        if self.exact.ntotal != n_passages or self.exact.d != dim:
+        names = segment_names(data) if data.is_dir() else []
+        if not names:
+            raise IndexError_(f"index file {data / VECTORS} is missing: rebuild the index with 'onrecord ingest'")
+        # without the graph (read whole: 1 GB at a million passages) only filtered searches are exact
+        self.segments = [open_segment(data, name, with_graph) for name in names]
+        self.removed = read_removed(data)
+        held = sum(s.exact.ntotal for s in self.segments)
+        if self.removed.size and held:
+            held -= int(np.isin(self.removed, np.concatenate([ids_of(s.exact) for s in self.segments])).sum())
+        bad = next((s for s in self.segments if s.exact.d != dim), None)
+        if held != n_passages or bad is not None:
             raise IndexError_(
-                f"index file {path} holds {self.exact.ntotal} vectors of dimension {self.exact.d}, the database "
-                f"{n_passages} passages of dimension {dim}: rebuild the index with 'onrecord ingest'"
+                f"index files in {data} hold {held} vectors of dimension {(bad or self.segments[0]).exact.d}, the "
+                f"database {n_passages} passages of dimension {dim}: rebuild the index with 'onrecord ingest'"
             )
-        self.graph = graph  # what an unfiltered search asks when there is one
-        self.params = None  # with removed ids: the parameters that make the graph skip them
-        if len(removed):
-            self._skip = (faiss.IDSelectorBatch(removed),)  # the selectors must outlive every search
+        self.params = None  # with removed ids: the parameters that make every search skip them
+        if self.removed.size:
+            self._skip = (faiss.IDSelectorBatch(self.removed),)  # the selectors must outlive every search
             self._skip += (faiss.IDSelectorNot(self._skip[0]),)
             self.params = faiss.SearchParametersHNSW(sel=self._skip[1], efSearch=HNSW_EF_SEARCH)
+            self._flat_params = faiss.SearchParameters(sel=self._skip[1])
+
+    @property
+    def graph(self):
+        """The graph of the base segment, if the index has one."""
+        return next((s.graph for s in self.segments if s.graph is not None), None)
+
+    @property
+    def ntotal(self) -> int:
+        return sum(s.exact.ntotal for s in self.segments) - (len(self.removed) if self.removed.size else 0)
 
     @property
     def kind(self) -> str:
         """The dense index unfiltered searches use: "hnsw" or "flat"."""
         return "hnsw" if self.graph is not None else "flat"
 
+    def _merged(self, calls, n: int) -> list[int]:
+        best: list[tuple[float, int]] = []
+        for index, params in calls:
+            if index.ntotal == 0:
+                continue
+            d, ids = index.search(self._query, min(n, index.ntotal), params=params)
+            best.extend((float(s), int(i)) for s, i in zip(_similarities(index, d[0]), ids[0]) if i >= 0)
+        best.sort(key=lambda x: -x[0])
+        seen, out = set(), []
+        for _, i in best:
+            if i not in seen:
+                seen.add(i)
+                out.append(i)
+        return out[:n]
+
     def search(self, query: np.ndarray, n: int, allowed: np.ndarray | None = None) -> list[int]:
-        """The n nearest ids: by the graph (skipping removed ids) when there is one; among `allowed`
-        ids by the exact vectors (a filtered graph search can miss)."""
+        """The n nearest ids: by the graph (skipping removed ids) where a segment has one, exactly in
+        the others; among `allowed` ids by the exact vectors (a filtered graph search can miss)."""
         faiss = faiss_module()
-        index, params = (self.graph, self.params) if self.graph is not None else (self.exact, None)
+        self._query = np.asarray(query, dtype=np.float32).reshape(1, -1)
         if allowed is not None:
             if len(allowed) == 0:
                 return []
-            index, params = self.exact, faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        if index.ntotal == 0:
-            return []
-        _, ids = index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), min(n, index.ntotal), params=params)
-        return [int(i) for i in ids[0] if i >= 0]
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+            return self._merged([(s.exact, params) for s in self.segments], n)
+        flat = self._flat_params if self.removed.size else None
+        return self._merged([(s.graph, self.params) if s.graph is not None else (s.exact, flat) for s in self.segments], n)
 
     def exact_search(self, query: np.ndarray, k: int) -> list[int]:
         """Exact top-k ids (to measure the graph against)."""
-        _, ids = self.exact.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k)
-        return [int(i) for i in ids[0] if i >= 0]
+        self._query = np.asarray(query, dtype=np.float32).reshape(1, -1)
+        flat = self._flat_params if self.removed.size else None
+        return self._merged([(s.exact, flat) for s in self.segments], k)
 
     def close(self) -> None:
-        self.exact = self.graph = self.params = None  # unmaps the files
+        self.segments, self.params = [], None  # unmaps the files
 
 
 class VectorsWriter:
-    """A new generation's vectors: the previous generation's plus additions, minus removals."""
+    """A new generation's vectors: the previous generation's segments, linked, plus a segment of
+    what this writer adds, minus what it removes (see the module's note for when segments merge)."""
 
     def __init__(self, dim: int, previous: Path | None):
-        faiss = faiss_module()
         self.dim, self.previous = dim, previous
-        self.exact = faiss.read_index(str(previous / VECTORS)) if previous else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self.kept = segment_names(previous) if previous is not None and previous.is_dir() else []
+        self.removed = read_removed(previous) if previous is not None else np.zeros(0, dtype=np.int64)
         self._added_ids: list[np.ndarray] = []
         self._added: list[np.ndarray] = []
         self._removed: list[np.ndarray] = []
+        self.force_merge = False  # `onrecord compact`: one segment, its graph rebuilt, nothing removed left
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        self.exact.add_with_ids(vectors, ids)
-        self._added_ids.append(ids)
-        self._added.append(vectors)
+        self._added_ids.append(np.asarray(ids, dtype=np.int64))
+        self._added.append(np.asarray(vectors, dtype=np.float32))
 
     def remove(self, ids: np.ndarray) -> None:
-        self.exact.remove_ids(ids)
-        self._removed.append(ids)
+        self._removed.append(np.asarray(ids, dtype=np.int64))
 
-    def write(self, folder: Path) -> list[str]:
-        """Write the files into a generation folder; the names written."""
-        write_index(self.exact, folder / VECTORS)
-        written = [VECTORS]
-        if self.exact.ntotal >= HNSW_THRESHOLD:
-            graph, removed = self._graph()
-            write_index(graph, folder / HNSW)
-            written.append(HNSW)
-            if len(removed):
-                np.save(folder / REMOVED, removed)
-                written.append(REMOVED)
-        return written
+    def write(self, folder: Path, generation: int) -> tuple[list[str], list[str]]:
+        """Write this generation's vector files into its folder: (files written, files linked
+        unchanged from the previous generation)."""
+        removed_now = np.concatenate([np.zeros(0, dtype=np.int64), *self._removed])
+        ids = np.concatenate([np.zeros(0, dtype=np.int64), *self._added_ids])
+        vecs = np.concatenate(self._added) if self._added else np.zeros((0, self.dim), dtype=np.float32)
+        if removed_now.size and ids.size:  # added and removed by this writer: never written
+            keep = ~np.isin(ids, removed_now)
+            ids, vecs = ids[keep], vecs[keep]
+        # the graph is not read (1 GB at a million passages) unless it is extended
+        segments = {name: open_segment(self.previous, name, with_graph=False) for name in self.kept}
+        try:
+            return self._write(folder, generation, segments, np.union1d(self.removed, removed_now).astype(np.int64),
+                               ids, vecs)
+        finally:
+            segments.clear()
 
-    def _graph(self):
-        """The HNSW index for this generation and the ids it holds that were removed: the previous
-        graph plus what was added, its removed ids plus this writer's; built anew from the exact
-        vectors the first time over the threshold, or once removed ids pass HNSW_MAX_REMOVED."""
+    def _write(self, folder, generation, segments, removed, ids, vecs) -> tuple[list[str], list[str]]:
+        present = {name: ids_of(s.exact) for name, s in segments.items()}
+        base = next((n for n in self.kept if (self.previous / graph_name(n)).is_file()), None)
+        in_graph = np.zeros(0, dtype=np.int64)
+        if base:  # the base's ids, and removed ids no flat segment holds (the graph kept them)
+            flats = np.concatenate(list(present.values()))
+            in_graph = np.union1d(present[base], removed[~np.isin(removed, flats)])
+        tail = [n for n in self.kept if n != base]
+        live = sum(len(p) for p in present.values()) - int(np.isin(removed, np.concatenate(
+            [np.zeros(0, dtype=np.int64), *present.values()])).sum()) + len(ids)
+        graph_removed = int(np.isin(removed, in_graph).sum()) if base else 0
+        rebuild = base is not None and graph_removed > HNSW_MAX_REMOVED * len(in_graph)
+        tail_size = sum(len(present[n]) for n in tail) + len(ids)
+        name = f"vectors-{generation:06d}.faiss"
+        written: list[str] = []
+        if self.force_merge or rebuild or (base is None and live >= HNSW_THRESHOLD) or (
+                base is not None and tail_size > TAIL_MAX):
+            # everything live in one segment, with a graph from HNSW_THRESHOLD: the base's graph
+            # extended by what it lacks (its removed ids stay in it, skipped), or built anew
+            merged = self._gather(segments, present, self.kept, removed, ids, vecs)
+            self._write_segment(folder / name, *merged)
+            written.append(name)
+            extend = base is not None and not (self.force_merge or rebuild)
+            if len(merged[0]) >= HNSW_THRESHOLD or extend:
+                write_index(self._graph(base if extend else None, merged, in_graph), folder / graph_name(name))
+                written.append(graph_name(name))
+            removed = removed[np.isin(removed, in_graph)] if extend else np.zeros(0, dtype=np.int64)
+            linked: list[str] = []
+        else:
+            keep = list(self.kept)
+            if len(tail) + bool(len(ids)) > MAX_SEGMENTS:  # the small segments merged with what is added
+                ids, vecs = self._gather(segments, present, tail, removed, ids, vecs)
+                dropped = np.concatenate([present[n] for n in tail])
+                removed = removed[~np.isin(removed, dropped) | np.isin(removed, in_graph)]
+                keep = [n for n in keep if n not in tail]
+            if len(ids):
+                self._write_segment(folder / name, ids, vecs)
+                written.append(name)
+            linked = [f for n in keep for f in (n, graph_name(n)) if (self.previous / f).is_file()]
+            for f in linked:
+                os.link(self.previous / f, folder / f)
+        if removed.size:
+            np.save(folder / REMOVED, removed)
+            written.append(REMOVED)
+        return written, linked
+
+    def _gather(self, segments, present, names, removed, ids, vecs) -> tuple[np.ndarray, np.ndarray]:
+        """The live vectors of some segments, and what this writer adds: (ids, vectors)."""
         faiss = faiss_module()
-        if self.previous is not None and (self.previous / HNSW).is_file():
-            graph = faiss.read_index(str(self.previous / HNSW))
-            removed = np.concatenate([read_removed(self.previous), *self._removed]).astype(np.int64)
-            if len(removed) <= HNSW_MAX_REMOVED * (graph.ntotal + sum(len(a) for a in self._added_ids)):
-                if self._added_ids:
-                    graph.add_with_ids(np.concatenate(self._added), np.concatenate(self._added_ids))
-                return graph, removed
-        flat = faiss.downcast_index(self.exact.index)
-        vectors = flat.reconstruct_n(0, flat.ntotal)
-        ids = faiss.vector_to_array(self.exact.id_map).astype(np.int64)
+        all_ids, all_vecs = [], []
+        for name in names:
+            flat = faiss.downcast_index(segments[name].exact.index)
+            v = flat.reconstruct_n(0, flat.ntotal) if flat.ntotal else np.zeros((0, self.dim), dtype=np.float32)
+            keep = ~np.isin(present[name], removed) if removed.size else slice(None)
+            all_ids.append(present[name][keep])
+            all_vecs.append(v[keep])
+        all_ids.append(ids)
+        all_vecs.append(vecs)
+        return np.concatenate(all_ids), np.concatenate(all_vecs).astype(np.float32)
+
+    def _write_segment(self, path: Path, ids: np.ndarray, vecs: np.ndarray) -> None:
+        faiss = faiss_module()
+        index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        if len(ids):
+            index.add_with_ids(vecs, ids)
+        write_index(index, path)
+
+    def _graph(self, base: str | None, merged, in_graph: np.ndarray):
+        faiss = faiss_module()
+        ids, vecs = merged
+        if base is not None:
+            graph = faiss.read_index(str(self.previous / graph_name(base)))
+            new = ~np.isin(ids, in_graph)
+            if new.any():
+                graph.add_with_ids(vecs[new], ids[new])
+            return graph
         graph = faiss.IndexIDMap(new_graph(self.dim))
-        graph.train(vectors)
-        graph.add_with_ids(vectors, ids)
-        return graph, np.zeros(0, dtype=np.int64)
+        graph.train(vecs)
+        graph.add_with_ids(vecs, ids)
+        return graph
 
 
 def write_index(index, path: Path) -> None:

@@ -1,0 +1,230 @@
+"""One database for every generation: rows tagged with the generation that added and removed them.
+
+    INDEX/onrecord.sqlite (WAL)     transcripts, passages, repeats: added_gen, removed_gen
+                                    patches: what each generation changed in the word counts and the
+                                    speaker registry; generations: what each one added and removed
+
+A reader of generation G sees, through TEMP views with the tables' own names, the rows with
+added_gen <= G and no removed_gen <= G: what its generation held, whatever a writer has added since.
+A writer adds rows tagged G+1 and tags removed rows G+1 in one transaction, commits it, and only
+then publishes generation G+1 (manifest.py). A writer killed before the commit leaves nothing (SQLite
+rolls the transaction back); one killed after it, before publishing, leaves rows that no reader
+sees and that the next writer takes back (`recover`). Rows removed two generations ago, which no
+current reader can see, are deleted by the next writer (`purge`).
+
+The word counts and the speaker registry are small aggregates read whole or by key: a base table
+each (named in the manifest, rewritten by `fold` into a new table, never changed in place) and, per
+generation since, a patch. `fold` runs when patches pile up and at `onrecord compact`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+
+SHARED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS transcripts (
+    row INTEGER PRIMARY KEY, id TEXT NOT NULL, added_gen INTEGER NOT NULL DEFAULT 0, removed_gen INTEGER,
+    title TEXT NOT NULL, date TEXT, source_url TEXT, file TEXT NOT NULL,
+    organisation TEXT, speakers TEXT NOT NULL, text TEXT NOT NULL, turns TEXT NOT NULL,
+    exchanges TEXT NOT NULL, added TEXT NOT NULL, cues TEXT
+);
+CREATE INDEX IF NOT EXISTS transcripts_id ON transcripts(id);
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, transcript_id TEXT NOT NULL,
+    added_gen INTEGER NOT NULL DEFAULT 0, removed_gen INTEGER,
+    turn_index INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+    speaker TEXT NOT NULL, role TEXT NOT NULL, label TEXT NOT NULL, asked TEXT, asked_by TEXT, topic TEXT,
+    text TEXT NOT NULL, vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_turn ON passages(transcript_id, turn_index);
+CREATE INDEX IF NOT EXISTS passages_speaker ON passages(speaker);
+CREATE TABLE IF NOT EXISTS repeats (
+    transcript_id TEXT NOT NULL, added_gen INTEGER NOT NULL DEFAULT 0, removed_gen INTEGER, start INTEGER NOT NULL,
+    other_id TEXT NOT NULL, other_start INTEGER NOT NULL, other_end INTEGER NOT NULL, similarity REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS repeats_id ON repeats(transcript_id);
+CREATE INDEX IF NOT EXISTS repeats_other ON repeats(other_id);
+CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS speakers (
+    name TEXT PRIMARY KEY, passages INTEGER NOT NULL, transcripts INTEGER NOT NULL DEFAULT 0, aliases TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS patches (
+    gen INTEGER NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (gen, kind)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS generations (
+    gen INTEGER PRIMARY KEY, added TEXT NOT NULL, removed TEXT NOT NULL, purged INTEGER NOT NULL DEFAULT 0
+);
+"""
+VERSIONED = ("transcripts", "passages", "repeats")
+# The generation columns come first in a row, before any text: a row's later columns lie on its
+# overflow pages when the row is long (a transcript's text), and every read tests these two.
+KINDS = ("terms", "speakers")  # the aggregates kept as base table + patches
+DEFAULT_BASES = {"terms": "terms", "speakers": "speakers"}
+MAX_PATCHES = 256  # a writer folds the patches into new base tables past this many generations of them
+_BASE = re.compile(r"(terms|speakers)(?:_(\d{6}))?")
+
+
+def visible(generation: int) -> str:
+    return f"added_gen <= {int(generation)} AND (removed_gen IS NULL OR removed_gen > {int(generation)})"
+
+
+def create_views(db: sqlite3.Connection, generation: int) -> None:
+    """Make the versioned tables' own names show one generation, on this connection."""
+    for table in VERSIONED:
+        db.execute(f"DROP VIEW IF EXISTS temp.{table}")
+        db.execute(f"CREATE TEMP VIEW {table} AS SELECT * FROM main.{table} WHERE {visible(generation)}")
+
+
+def bases_of(manifest: dict | None) -> dict[str, str]:
+    bases = (manifest or {}).get("bases")
+    if not isinstance(bases, dict) or set(bases) != set(KINDS) or not all(
+            isinstance(v, str) and _BASE.fullmatch(v) and v.startswith(k) for k, v in bases.items()):
+        return dict(DEFAULT_BASES)
+    return dict(bases)
+
+
+def folded_at(manifest: dict | None) -> int:
+    value = (manifest or {}).get("folded", 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+class Aggregates:
+    """The word counts and the speaker registry of one generation: a base table each and the patches
+    of the generations after its fold, applied in order."""
+
+    def __init__(self, db: sqlite3.Connection, generation: int, bases: dict[str, str], folded: int):
+        self.db, self.bases = db, bases
+        self.deltas: dict[str, int] = {}
+        self.speaker_rows: dict[str, list | None] = {}  # name -> [passages, transcripts, aliases json] or None
+        rows = db.execute("SELECT kind, body FROM main.patches WHERE gen > ? AND gen <= ? ORDER BY gen",
+                          (folded, generation)).fetchall()
+        for kind, body in rows:
+            patch = json.loads(body)
+            if kind == "terms":
+                for term, n in patch.items():
+                    self.deltas[term] = self.deltas.get(term, 0) + n
+            elif kind == "speakers":
+                self.speaker_rows.update(patch)
+
+    def document_frequency(self, terms: list[str]) -> dict[str, int]:
+        if not terms:
+            return {}
+        marks = ",".join("?" * len(terms))
+        out = dict(self.db.execute(f"SELECT term, df FROM main.{self.bases['terms']} WHERE term IN ({marks})", terms))
+        for t in terms:
+            if t in self.deltas:
+                out[t] = out.get(t, 0) + self.deltas[t]
+        return {t: n for t, n in out.items() if n > 0}
+
+    def speakers(self) -> list[tuple[str, int, int, str | None]]:
+        """(name, passages, transcripts, aliases json), most passages first."""
+        rows = {r[0]: list(r[1:]) for r in self.db.execute(
+            f"SELECT name, passages, transcripts, aliases FROM main.{self.bases['speakers']}")}
+        for name, row in self.speaker_rows.items():
+            if row is None:
+                rows.pop(name, None)
+            else:
+                rows[name] = row
+        return sorted(((n, *r) for n, r in rows.items()), key=lambda r: (-r[1], r[0]))
+
+
+def recover(db: sqlite3.Connection, generation: int) -> None:
+    """Take back what generations after the published one committed (a writer killed between its
+    commit and its publishing): their rows, their removals, their patches and base tables."""
+    rows = db.execute("SELECT gen, added, removed FROM main.generations WHERE gen > ?", (generation,)).fetchall()
+    for gen, added, removed in rows:
+        for tid in json.loads(added):
+            for table, col in (("transcripts", "id"), ("passages", "transcript_id")):
+                db.execute(f"DELETE FROM main.{table} WHERE {col}=? AND added_gen=?", (tid, gen))
+            db.execute("DELETE FROM main.repeats WHERE (transcript_id=? OR other_id=?) AND added_gen=?", (tid, tid, gen))
+        for tid in json.loads(removed):
+            for table, col in (("transcripts", "id"), ("passages", "transcript_id")):
+                db.execute(f"UPDATE main.{table} SET removed_gen=NULL WHERE {col}=? AND removed_gen=?", (tid, gen))
+            db.execute("UPDATE main.repeats SET removed_gen=NULL WHERE (transcript_id=? OR other_id=?) AND removed_gen=?",
+                       (tid, tid, gen))
+    db.execute("DELETE FROM main.patches WHERE gen > ?", (generation,))
+    db.execute("DELETE FROM main.generations WHERE gen > ?", (generation,))
+    for name in base_tables(db):
+        if _suffix(name) > generation:
+            db.execute(f"DROP TABLE main.{name}")
+
+
+def purge(db: sqlite3.Connection, generation: int, bases: dict[str, str], folded: int) -> None:
+    """Delete what no reader of the published generation or the one before can see: rows removed by
+    generations up to G-1, and base tables and patches a fold at G-1 or earlier replaced."""
+    done = db.execute("SELECT gen, removed FROM main.generations WHERE gen <= ? AND purged = 0", (generation - 1,)).fetchall()
+    for gen, removed in done:
+        for tid in json.loads(removed):
+            for table, col in (("transcripts", "id"), ("passages", "transcript_id")):
+                db.execute(f"DELETE FROM main.{table} WHERE {col}=? AND removed_gen=?", (tid, gen))
+            db.execute("DELETE FROM main.repeats WHERE (transcript_id=? OR other_id=?) AND removed_gen=?", (tid, tid, gen))
+        db.execute("UPDATE main.generations SET purged=1 WHERE gen=?", (gen,))
+    if folded <= generation - 1:
+        for name in base_tables(db):
+            if name not in bases.values() and _suffix(name) < folded:
+                db.execute(f"DROP TABLE main.{name}")
+        db.execute("DELETE FROM main.patches WHERE gen <= ?", (folded,))
+
+
+def base_tables(db: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in db.execute("SELECT name FROM main.sqlite_master WHERE type='table'") if _BASE.fullmatch(r[0])]
+
+
+def _suffix(name: str) -> int:
+    m = _BASE.fullmatch(name)
+    return int(m.group(2)) if m and m.group(2) else 0
+
+
+def fold(db: sqlite3.Connection, aggregates: Aggregates, generation: int) -> dict[str, str]:
+    """New base tables holding one generation's word counts and registry (its aggregates, patches
+    included); the bases to name in its manifest."""
+    terms, speakers = f"terms_{generation:06d}", f"speakers_{generation:06d}"
+    db.execute(f"CREATE TABLE main.{terms} (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID")
+    db.execute(f"INSERT INTO main.{terms} SELECT term, df FROM main.{aggregates.bases['terms']}")
+    db.executemany(f"INSERT INTO main.{terms} VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+                   list(aggregates.deltas.items()))
+    db.execute(f"DELETE FROM main.{terms} WHERE df <= 0")
+    db.execute(f"CREATE TABLE main.{speakers} (name TEXT PRIMARY KEY, passages INTEGER NOT NULL, "
+               "transcripts INTEGER NOT NULL DEFAULT 0, aliases TEXT) WITHOUT ROWID")
+    db.executemany(f"INSERT INTO main.{speakers} VALUES (?, ?, ?, ?)", aggregates.speakers())
+    return {"terms": terms, "speakers": speakers}
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Turn a database from a generation of its own (before this module) into a shared one: the
+    versioned tables rebuilt with their generation columns (every row from generation 0), the
+    rest kept; an FTS5 table left for the caller to drop."""
+    old = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    # passage ids are never reused (a removed one may still be in a graph, skipped): keep the counter
+    seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name='passages'").fetchone() if "sqlite_sequence" in old else None
+    for table in VERSIONED:
+        if table in old:
+            db.execute(f"ALTER TABLE {table} RENAME TO old_{table}")
+    for name in ("passages_turn", "repeats_other"):
+        db.execute(f"DROP INDEX IF EXISTS {name}")
+    if "speakers" in old and "transcripts" not in {r[1] for r in db.execute("PRAGMA table_info(speakers)")}:
+        db.execute("DROP TABLE speakers")  # a registry from before its counts: rebuilt below
+    db.executescript(SHARED_SCHEMA)
+    if "old_transcripts" in {r[0] for r in db.execute("SELECT name FROM sqlite_master")}:
+        cols = [r[1] for r in db.execute("PRAGMA table_info(old_transcripts)")]
+        keep = ", ".join(c for c in cols)
+        db.execute(f"INSERT INTO transcripts ({keep}) SELECT {keep} FROM old_transcripts")
+        cols = [r[1] for r in db.execute("PRAGMA table_info(old_passages)")]
+        db.execute(f"INSERT INTO passages ({', '.join(cols)}) SELECT {', '.join(cols)} FROM old_passages")
+        if "old_repeats" in {r[0] for r in db.execute("SELECT name FROM sqlite_master")}:
+            db.execute("INSERT INTO repeats (transcript_id, start, other_id, other_start, other_end, similarity) "
+                       "SELECT transcript_id, start, other_id, other_start, other_end, similarity FROM old_repeats")
+        for table in VERSIONED:
+            db.execute(f"DROP TABLE IF EXISTS old_{table}")
+    if seq:
+        db.execute("DELETE FROM sqlite_sequence WHERE name IN ('passages', 'old_passages')")
+        db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('passages', ?)", (max(seq[0], _max_id(db)),))
+    if not db.execute("SELECT 1 FROM speakers LIMIT 1").fetchone():
+        db.execute("INSERT INTO speakers SELECT speaker, count(*), count(DISTINCT transcript_id), "
+                   "json_group_array(DISTINCT label) FROM passages WHERE role='spokesperson' GROUP BY speaker")
+
+
+def _max_id(db: sqlite3.Connection) -> int:
+    return db.execute("SELECT coalesce(max(id), 0) FROM passages").fetchone()[0]
