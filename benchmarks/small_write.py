@@ -1,20 +1,30 @@
 """What adding one small transcript to a large index costs: wall time and bytes written.
 
-    python benchmarks/small_write.py --index /tmp/onrecord-bench/n1000000 [--file T.txt] [--rounds 3]
+    python benchmarks/small_write.py --index /tmp/onrecord-bench/n1000000 [--file T.txt] [--rounds 3] [--kill 1 2 4]
 
 Each round ingests a transcript of ten passages (by default the test file
 tests/data/nato-2020-01-06-stoltenberg.txt; a marker line makes each round's copy new) through the real ingest path
 (parse, chunk, embed, repeats, one new generation), then removes it again, so the index ends as it
 began. Reported per round: seconds, bytes this process wrote to storage (/proc/self/io
 write_bytes: the generation's new files, copies included), and the transcript's own size in the
-index (its passages' text and vectors), for the issue's "no more than 2x its own size".
+index (its passages' text and vectors), for the issue's "no more than 2x its own size", and the size
+of an index holding that transcript alone (its database, lexical and vector files: what it costs
+to store it at all).
+
+--kill S...: before the rounds, for each S, an `onrecord ingest` of the transcript in its own
+process is sent SIGKILL S seconds in; then the index must still be at its generation and answer
+(the fault test, at this size). The first round after them shows that the next writer goes on.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import signal
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +32,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from onrecord.embedding import make_embedder  # noqa: E402
 from onrecord.ingest import ingest_bytes, remove_transcripts  # noqa: E402
-from onrecord.store import describe  # noqa: E402
+from onrecord.search import Searcher  # noqa: E402
+from onrecord.store import describe, open_store  # noqa: E402
 
 DEFAULT = Path(__file__).resolve().parent.parent / "tests" / "data" / "nato-2020-01-06-stoltenberg.txt"  # 10 passages
 
@@ -37,12 +48,46 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--index", required=True)
     ap.add_argument("--file", type=Path, default=DEFAULT)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--kill", type=float, nargs="*", default=[], help="seconds into an ingest to SIGKILL it")
     args = ap.parse_args(argv)
     info = describe(args.index)
     embedder = make_embedder(info.model, info.backend)
     embedder.embed(["warm up"])
     base = args.file.read_bytes()
     print(f"{args.index}: {info.passages:,} passages")
+    alone = Path(tempfile.mkdtemp()) / "alone"
+    ingest_bytes([(args.file.name, base)], alone, embedder)
+    alone_bytes = sum(f.stat().st_size for f in alone.rglob("*") if f.is_file() and f.name != ".lock")
+    shutil.rmtree(alone.parent)
+    print(f"an index holding only {args.file.name}: {alone_bytes / 1024:.0f} KB")
+    if args.kill:
+        store = open_store(args.index)
+        known = {t.id for t in store.transcripts()}
+        store.close()
+    for seconds in args.kill:
+        data = base + f"\n\n(killed round {seconds} {time.time()})\n".encode()
+        tmp = Path(tempfile.mkdtemp()) / args.file.name
+        tmp.write_bytes(data)
+        proc = subprocess.Popen([sys.executable, "-m", "onrecord", "ingest", str(tmp), "--index", str(args.index)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(seconds)
+        alive = proc.poll() is None
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        now = describe(args.index)
+        store = open_store(args.index)
+        answers = Searcher(store, embedder).search("What did NATO say about Article 5?", top_k=1).answers
+        store.close()
+        shutil.rmtree(tmp.parent)
+        print(f"kill -9 at {seconds:.1f} s ({'while it ran' if alive else 'it had already exited'}): generation "
+              f"{info.generation} -> {now.generation}, {now.passages:,} passages, answers: {bool(answers)} "
+              f"({answers[0].speaker if answers else '-'})", flush=True)
+        if now.generation != info.generation:  # it finished first: take its transcript out again
+            store = open_store(args.index)
+            added = [t.id for t in store.transcripts() if t.file == tmp.name and t.id not in known]
+            store.close()
+            remove_transcripts(added, args.index, info.model, info.dim, info.backend)
+            info = describe(args.index)
     for n in range(args.rounds):
         data = base + f"\n\n(small-write round {n} {time.time()})\n".encode()
         w0, t0 = written(), time.perf_counter()
@@ -55,9 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         own = sum(len(t.text[s:e].encode()) for s, e in (tu.span for tu in t.turns)) + report.passages * info.dim * 4
         w1, t1 = written(), time.perf_counter()
         remove_transcripts([t.id], args.index, info.model, info.dim, info.backend)
-        print(f"round {n}: add {report.passages} passages {took:.2f} s, wrote {wrote / 2**20:,.1f} MB "
-              f"({wrote / max(1, own):,.0f}x its own {own / 1024:.0f} KB); remove {time.perf_counter() - t1:.2f} s, "
-              f"wrote {(written() - w1) / 2**20:,.1f} MB", flush=True)
+        print(f"round {n}: add {report.passages} passages {took:.2f} s, wrote {wrote / 2**20:,.2f} MB "
+              f"({wrote / max(1, own):,.1f}x its text and vectors, {own / 1024:.0f} KB; "
+              f"{wrote / alone_bytes:,.2f}x an index of it alone); remove {time.perf_counter() - t1:.2f} s, "
+              f"wrote {(written() - w1) / 2**20:,.2f} MB", flush=True)
     return 0
 
 

@@ -1,6 +1,7 @@
 """A generation's vectors: segments of exact FAISS vectors and, on large indexes, an HNSW graph.
 
     gen-N/vectors-000003.faiss       a segment: exact flat vectors, FAISS ids = passage row ids
+    gen-N/vectors-000003.ids.npy     its ids (read by a writer without loading the segment)
     gen-N/vectors-000003.hnsw        the graph over that segment (the base, from HNSW_THRESHOLD passages)
     gen-N/vectors-000007.faiss       a later, small segment: what a later generation added
     gen-N/vectors.removed.npy        ids removed since their segments were written: searches skip them
@@ -72,6 +73,10 @@ def segment_names(data: Path) -> list[str]:
 
 def graph_name(segment: str) -> str:
     return segment[: -len(".faiss")] + ".hnsw"
+
+
+def ids_name(segment: str) -> str:
+    return segment[: -len(".faiss")] + ".ids.npy"
 
 
 def read_removed(data: Path) -> np.ndarray:
@@ -227,8 +232,9 @@ class VectorsWriter:
         if removed_now.size and ids.size:  # added and removed by this writer: never written
             keep = ~np.isin(ids, removed_now)
             ids, vecs = ids[keep], vecs[keep]
-        # the graph is not read (1 GB at a million passages) unless it is extended
-        segments = {name: open_segment(self.previous, name, with_graph=False) for name in self.kept}
+        # a segment is opened only to be merged (loading one builds its id map: ~0.3 s per million),
+        # and the graph is read (1 GB at a million passages) only to be extended
+        segments = _Segments(self.previous)
         try:
             return self._write(folder, generation, segments, np.union1d(self.removed, removed_now).astype(np.int64),
                                ids, vecs)
@@ -236,12 +242,13 @@ class VectorsWriter:
             segments.clear()
 
     def _write(self, folder, generation, segments, removed, ids, vecs) -> tuple[list[str], list[str]]:
-        present = {name: ids_of(s.exact) for name, s in segments.items()}
+        present = {name: segments.ids(name) for name in self.kept}
         base = next((n for n in self.kept if (self.previous / graph_name(n)).is_file()), None)
         in_graph = np.zeros(0, dtype=np.int64)
-        if base:  # the base's ids, and removed ids no flat segment holds (the graph kept them)
+        if base:  # the base's ids, and removed ids no flat segment holds (the graph kept them);
+            # concatenated, not merged: a union would sort a million ids at every write
             flats = np.concatenate(list(present.values()))
-            in_graph = np.union1d(present[base], removed[~np.isin(removed, flats)])
+            in_graph = np.concatenate([present[base], removed[~np.isin(removed, flats)]])
         tail = [n for n in self.kept if n != base]
         live = sum(len(p) for p in present.values()) - int(np.isin(removed, np.concatenate(
             [np.zeros(0, dtype=np.int64), *present.values()])).sum()) + len(ids)
@@ -256,7 +263,7 @@ class VectorsWriter:
             # extended by what it lacks (its removed ids stay in it, skipped), or built anew
             merged = self._gather(segments, present, self.kept, removed, ids, vecs)
             self._write_segment(folder / name, *merged)
-            written.append(name)
+            written += [name, ids_name(name)]
             extend = base is not None and not (self.force_merge or rebuild)
             if len(merged[0]) >= HNSW_THRESHOLD or extend:
                 write_index(self._graph(base if extend else None, merged, in_graph), folder / graph_name(name))
@@ -272,10 +279,15 @@ class VectorsWriter:
                 keep = [n for n in keep if n not in tail]
             if len(ids):
                 self._write_segment(folder / name, ids, vecs)
-                written.append(name)
-            linked = [f for n in keep for f in (n, graph_name(n)) if (self.previous / f).is_file()]
+                written += [name, ids_name(name)]
+            linked = [f for n in keep for f in (n, graph_name(n), ids_name(n)) if (self.previous / f).is_file()]
             for f in linked:
                 os.link(self.previous / f, folder / f)
+            for n in keep:  # a segment from before the id files gets one, once
+                if not (folder / ids_name(n)).is_file():
+                    with open(folder / ids_name(n), "wb") as fh:
+                        np.save(fh, present[n])
+                    written.append(ids_name(n))
         if removed.size:
             np.save(folder / REMOVED, removed)
             written.append(REMOVED)
@@ -286,7 +298,7 @@ class VectorsWriter:
         faiss = faiss_module()
         all_ids, all_vecs = [], []
         for name in names:
-            flat = faiss.downcast_index(segments[name].exact.index)
+            flat = faiss.downcast_index(segments.open(name).exact.index)
             v = flat.reconstruct_n(0, flat.ntotal) if flat.ntotal else np.zeros((0, self.dim), dtype=np.float32)
             keep = ~np.isin(present[name], removed) if removed.size else slice(None)
             all_ids.append(present[name][keep])
@@ -301,6 +313,8 @@ class VectorsWriter:
         if len(ids):
             index.add_with_ids(vecs, ids)
         write_index(index, path)
+        with open(path.parent / ids_name(path.name), "wb") as fh:
+            np.save(fh, np.asarray(ids, dtype=np.int64))
 
     def _graph(self, base: str | None, merged, in_graph: np.ndarray):
         faiss = faiss_module()
@@ -315,6 +329,28 @@ class VectorsWriter:
         graph.train(vecs)
         graph.add_with_ids(vecs, ids)
         return graph
+
+
+class _Segments:
+    """A previous generation's segments for a writer: their ids from the sidecar files (or, for a
+    segment from before them, the segment), the segments themselves opened when first asked for."""
+
+    def __init__(self, folder: Path | None):
+        self.folder, self._open = folder, {}
+
+    def open(self, name: str) -> Segment:
+        if name not in self._open:
+            self._open[name] = open_segment(self.folder, name, with_graph=False)
+        return self._open[name]
+
+    def ids(self, name: str) -> np.ndarray:
+        sidecar = self.folder / ids_name(name)
+        if sidecar.is_file():
+            return np.load(sidecar)
+        return ids_of(self.open(name).exact)
+
+    def clear(self) -> None:
+        self._open.clear()
 
 
 def write_index(index, path: Path) -> None:
