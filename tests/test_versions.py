@@ -181,3 +181,20 @@ def test_a_first_write_that_never_published_leaves_no_rows_behind(tmp_path, kind
     tables = {r[0] for r in sqlite3.connect(index / DB).execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "junk" not in tables
     assert len(core.store().transcripts()) == (3 if kind == "old" else 1)
+
+
+def test_a_reader_of_the_next_generation_shares_the_segments_already_loaded(tmp_path):
+    """Case: generations link the same segment files, so a process reading the next generation uses
+    the segments (and graph) it has already loaded rather than loading them a second time; a file
+    that changed is loaded anew."""
+    core = _core(tmp_path / "index")
+    assert core.ingest_paths([str(SEED)]).ok
+    first = LocalStore(core.index)
+    assert core.ingest_paths([str(CARTER)]).ok
+    second = LocalStore(core.index)
+    assert len(first.vectors.segments) == 1 and len(second.vectors.segments) == 2
+    assert second.vectors.segments[0] is first.vectors.segments[0]
+    assert second.info.passages == first.info.passages + second.vectors.segments[1].exact.ntotal
+    first.close()
+    assert second.vectors.ntotal == second.info.passages  # still searchable after the first reader closed
+    second.close()

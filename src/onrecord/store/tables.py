@@ -123,7 +123,8 @@ class Tables:
             else:
                 self.n_passages = self.db.execute("SELECT count(*) FROM passages").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            self.db.close()
+            if hasattr(self, "db"):
+                self.db.close()
             raise IndexError_(f"index file {path} is corrupt ({exc}): rebuild the index with 'onrecord ingest'") from None
         self.has_cues = "cues" in {r[1] for r in self.db.execute("PRAGMA table_info(transcripts)")}
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +98,33 @@ class Segment:
     graph: object | None = None  # IndexIDMap(IndexHNSWSQ) over the same ids (and, from before segments, removed ones)
 
 
+# Segments open in this process, by file identity: generations link the same files, so a reader of
+# a new generation shares the previous one's loaded segments (the graph is read whole: ~1 GB and
+# a second at a million passages) instead of loading them again; freed with the last reader.
+_OPEN: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_OPEN_LOCK = threading.Lock()
+
+
+def shared_segment(data: Path, name: str, with_graph: bool = True) -> Segment:
+    """open_segment, or the same files already open in this process."""
+    def identity(path: Path) -> tuple | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+    key = (identity(data / name), identity(data / graph_name(name)) if with_graph else None, with_graph)
+    if key[0] is None:
+        return open_segment(data, name, with_graph)  # reports the missing file
+    with _OPEN_LOCK:
+        segment = _OPEN.get(key)
+        if segment is None:
+            segment = open_segment(data, name, with_graph)
+            _OPEN[key] = segment
+        return segment
+
+
 def open_segment(data: Path, name: str, with_graph: bool = True) -> Segment:
     faiss = faiss_module()
     try:
@@ -133,7 +162,7 @@ class Vectors:
         if not names:
             raise IndexError_(f"index file {data / VECTORS} is missing: rebuild the index with 'onrecord ingest'")
         # without the graph (read whole: 1 GB at a million passages) only filtered searches are exact
-        self.segments = [open_segment(data, name, with_graph) for name in names]
+        self.segments = [shared_segment(data, name, with_graph) for name in names]
         self.removed = read_removed(data)
         held = sum(s.exact.ntotal for s in self.segments)
         if self.removed.size and held:

@@ -23,6 +23,8 @@ import json
 import re
 import sqlite3
 
+# The generation columns come first in a row, before any text: a row's later columns lie on its
+# overflow pages when the row is long (a transcript's text), and every read tests these two.
 SHARED_SCHEMA = """
 CREATE TABLE IF NOT EXISTS transcripts (
     row INTEGER PRIMARY KEY, id TEXT NOT NULL, added_gen INTEGER NOT NULL DEFAULT 0, removed_gen INTEGER,
@@ -58,8 +60,6 @@ CREATE TABLE IF NOT EXISTS generations (
 );
 """
 VERSIONED = ("transcripts", "passages", "repeats")
-# The generation columns come first in a row, before any text: a row's later columns lie on its
-# overflow pages when the row is long (a transcript's text), and every read tests these two.
 KINDS = ("terms", "speakers")  # the aggregates kept as base table + patches
 DEFAULT_BASES = {"terms": "terms", "speakers": "speakers"}
 MAX_PATCHES = 256  # a writer folds the patches into new base tables past this many generations of them
