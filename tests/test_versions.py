@@ -198,3 +198,21 @@ def test_a_reader_of_the_next_generation_shares_the_segments_already_loaded(tmp_
     first.close()
     assert second.vectors.ntotal == second.info.passages  # still searchable after the first reader closed
     second.close()
+
+
+def test_segments_searched_from_many_threads_answer_each_its_own_query(tmp_path):
+    """Case: a server's threads share one reader; a search over several segments keeps its query
+    to itself (each thread gets what a search alone gets)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    core = _core(tmp_path / "index")
+    for path in (SEED, CARTER, KENNEDY):
+        assert core.ingest_paths([str(path)]).ok
+    store = LocalStore(core.index)
+    assert len(store.vectors.segments) == 3
+    queries = [FakeEmbedder().embed_query(q) for q in ("Article 5", "Bert Lance", "Laos", "Iran", "budget", "tax")]
+    alone = [store.dense(q, Filters(), 10) for q in queries]
+    with ThreadPoolExecutor(8) as pool:
+        for _ in range(20):
+            assert list(pool.map(lambda q: store.dense(q, Filters(), 10), queries)) == alone
+    store.close()

@@ -168,6 +168,7 @@ class Vectors:
         if self.removed.size and held:
             held -= int(np.isin(self.removed, np.concatenate([ids_of(s.exact) for s in self.segments])).sum())
         bad = next((s for s in self.segments if s.exact.d != dim), None)
+        self._held = held
         if held != n_passages or bad is not None:
             raise IndexError_(
                 f"index files in {data} hold {held} vectors of dimension {(bad or self.segments[0]).exact.d}, the "
@@ -187,19 +188,23 @@ class Vectors:
 
     @property
     def ntotal(self) -> int:
-        return sum(s.exact.ntotal for s in self.segments) - (len(self.removed) if self.removed.size else 0)
+        """The vectors searches can return: those of the segments less the removed ones."""
+        return self._held
 
     @property
     def kind(self) -> str:
         """The dense index unfiltered searches use: "hnsw" or "flat"."""
         return "hnsw" if self.graph is not None else "flat"
 
-    def _merged(self, calls, n: int) -> list[int]:
+    @staticmethod
+    def _merged(query: np.ndarray, calls, n: int) -> list[int]:
+        """Each (index, search parameters) searched, the lists merged by similarity."""
+        query = np.asarray(query, dtype=np.float32).reshape(1, -1)
         best: list[tuple[float, int]] = []
         for index, params in calls:
             if index.ntotal == 0:
                 continue
-            d, ids = index.search(self._query, min(n, index.ntotal), params=params)
+            d, ids = index.search(query, min(n, index.ntotal), params=params)
             best.extend((float(s), int(i)) for s, i in zip(_similarities(index, d[0]), ids[0]) if i >= 0)
         best.sort(key=lambda x: -x[0])
         seen, out = set(), []
@@ -213,20 +218,19 @@ class Vectors:
         """The n nearest ids: by the graph (skipping removed ids) where a segment has one, exactly in
         the others; among `allowed` ids by the exact vectors (a filtered graph search can miss)."""
         faiss = faiss_module()
-        self._query = np.asarray(query, dtype=np.float32).reshape(1, -1)
         if allowed is not None:
             if len(allowed) == 0:
                 return []
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-            return self._merged([(s.exact, params) for s in self.segments], n)
+            return self._merged(query, [(s.exact, params) for s in self.segments], n)
         flat = self._flat_params if self.removed.size else None
-        return self._merged([(s.graph, self.params) if s.graph is not None else (s.exact, flat) for s in self.segments], n)
+        return self._merged(query, [(s.graph, self.params) if s.graph is not None else (s.exact, flat)
+                                    for s in self.segments], n)
 
     def exact_search(self, query: np.ndarray, k: int) -> list[int]:
         """Exact top-k ids (to measure the graph against)."""
-        self._query = np.asarray(query, dtype=np.float32).reshape(1, -1)
         flat = self._flat_params if self.removed.size else None
-        return self._merged([(s.exact, flat) for s in self.segments], k)
+        return self._merged(query, [(s.exact, flat) for s in self.segments], k)
 
     def close(self) -> None:
         self.segments, self.params = [], None  # unmaps the files
