@@ -51,10 +51,10 @@ HNSW_MAX_REMOVED = 0.10
 TAIL_MAX = 50_000
 # More small segments than this are merged into one (each costs a search call).
 MAX_SEGMENTS = 8
-# A graph search returns at least this many candidates, scored again on the exact vectors: on real
-# embeddings of a corpus repeated 18 times (near-copies a cosine ~0.98 apart), recall@10 against
-# exact search rose from 0.947 to 0.994 with 32 or more, at no measurable cost; a larger efSearch
-# did nothing (1024: 0.948). benchmarks/real_vectors.py measures it.
+# A graph search for fewer than this many returns this many candidates, scored again on the exact
+# vectors: on real embeddings of a corpus repeated 18 times (near-copies a cosine ~0.98 apart),
+# recall@10 against exact search rose from 0.947 to 0.994 with 32 or more; a larger efSearch did
+# nothing (1024: 0.948). benchmarks/real_vectors.py measures it.
 RESCORE = 64
 
 
@@ -203,18 +203,21 @@ class Vectors:
 
     @staticmethod
     def _merged(query: np.ndarray, calls, n: int) -> list[int]:
-        """Each (index, search parameters, segment) searched, the lists merged by similarity. A
-        graph's candidates (RESCORE at least) are scored again on its segment's exact vectors: its
-        fp16 distances cannot order near-copies (a talking point said on many occasions), whose
-        similarities differ by less than the rounding."""
+        """Each (index, search parameters, segment) searched, the lists merged by similarity. Asked
+        for fewer than RESCORE, a graph gives RESCORE candidates, scored again on its segment's exact
+        vectors: its fp16 distances cannot order near-copies (a talking point said on many
+        occasions), whose similarities differ by less than the rounding. Asked for more, its own
+        top n already holds the exact top ten (1.0 on the real-vector index) and is returned as the
+        graph found it: `rank` scores its candidates on exact vectors anyway, and reading them here
+        too cost page faults on the mapped vector file (first answer at 1M 2.8 -> 3.6 s)."""
         query = np.asarray(query, dtype=np.float32).reshape(1, -1)
         best: list[tuple[float, int]] = []
         for index, params, segment in calls:
             if index.ntotal == 0:
                 continue
-            k = min(max(n, RESCORE) if segment is not None else n, index.ntotal)
-            d, ids = index.search(query, k, params=params)
-            if segment is not None:
+            rescore = segment is not None and n < RESCORE
+            d, ids = index.search(query, min(RESCORE if rescore else n, index.ntotal), params=params)
+            if rescore:
                 found = ids[0][ids[0] >= 0]
                 if len(found):
                     best.extend(zip((segment.exact.reconstruct_batch(found) @ query[0]).tolist(), found.tolist()))
