@@ -294,14 +294,14 @@ class VectorsWriter:
     def _write(self, folder, generation, segments, removed, ids, vecs) -> tuple[list[str], list[str]]:
         present = {name: segments.ids(name) for name in self.kept}
         base = next((n for n in self.kept if (self.previous / graph_name(n)).is_file()), None)
+        flats = np.concatenate([np.zeros(0, dtype=np.int64), *present.values()])
+        in_flats = np.isin(removed, flats)
         in_graph = np.zeros(0, dtype=np.int64)
         if base:  # the base's ids, and removed ids no flat segment holds (the graph kept them);
             # concatenated, not merged: a union would sort a million ids at every write
-            flats = np.concatenate(list(present.values()))
-            in_graph = np.concatenate([present[base], removed[~np.isin(removed, flats)]])
+            in_graph = np.concatenate([present[base], removed[~in_flats]])
         tail = [n for n in self.kept if n != base]
-        live = sum(len(p) for p in present.values()) - int(np.isin(removed, np.concatenate(
-            [np.zeros(0, dtype=np.int64), *present.values()])).sum()) + len(ids)
+        live = len(flats) - int(in_flats.sum()) + len(ids)
         graph_removed = int(np.isin(removed, in_graph).sum()) if base else 0
         rebuild = base is not None and graph_removed > HNSW_MAX_REMOVED * len(in_graph)
         tail_size = sum(len(present[n]) for n in tail) + len(ids)
