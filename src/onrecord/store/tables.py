@@ -417,8 +417,7 @@ class TablesWriter:
                                    role="", asked=r["asked"], topic=r["topic"]) for r in rows], -1)
         self._touched.update(r["speaker"] for r in rows if r["role"] == SPOKESPERSON)
         g = self.generation
-        for table, where, args in (("transcripts", "id=?", (tid,)), ("passages", "transcript_id=?", (tid,)),
-                                   ("repeats", "(transcript_id=? OR other_id=?)", (tid, tid))):
+        for table, where, args in versions.transcript_rows(tid):
             self.db.execute(f"DELETE FROM main.{table} WHERE {where} AND added_gen=?", (*args, g))
             self.db.execute(f"UPDATE main.{table} SET removed_gen=? WHERE {where} AND removed_gen IS NULL", (g, *args))
         self._repeats = {r for r in self._repeats if tid not in (r[0], r[2])}

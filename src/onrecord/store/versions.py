@@ -130,20 +130,24 @@ class Aggregates:
         return sorted(((n, *r) for n, r in rows.items()), key=lambda r: (-r[1], r[0]))
 
 
+def transcript_rows(tid: str) -> list[tuple[str, str, tuple]]:
+    """Where one transcript's rows are in each versioned table: (table, condition, its arguments);
+    a repeat belongs to both its occasions."""
+    return [("transcripts", "id=?", (tid,)), ("passages", "transcript_id=?", (tid,)),
+            ("repeats", "(transcript_id=? OR other_id=?)", (tid, tid))]
+
+
 def recover(db: sqlite3.Connection, generation: int) -> None:
     """Take back what generations after the published one committed (a writer killed between its
     commit and its publishing): their rows, their removals, their patches and base tables."""
     rows = db.execute("SELECT gen, added, removed FROM main.generations WHERE gen > ?", (generation,)).fetchall()
     for gen, added, removed in rows:
         for tid in json.loads(added):
-            for table, col in (("transcripts", "id"), ("passages", "transcript_id")):
-                db.execute(f"DELETE FROM main.{table} WHERE {col}=? AND added_gen=?", (tid, gen))
-            db.execute("DELETE FROM main.repeats WHERE (transcript_id=? OR other_id=?) AND added_gen=?", (tid, tid, gen))
+            for table, where, args in transcript_rows(tid):
+                db.execute(f"DELETE FROM main.{table} WHERE {where} AND added_gen=?", (*args, gen))
         for tid in json.loads(removed):
-            for table, col in (("transcripts", "id"), ("passages", "transcript_id")):
-                db.execute(f"UPDATE main.{table} SET removed_gen=NULL WHERE {col}=? AND removed_gen=?", (tid, gen))
-            db.execute("UPDATE main.repeats SET removed_gen=NULL WHERE (transcript_id=? OR other_id=?) AND removed_gen=?",
-                       (tid, tid, gen))
+            for table, where, args in transcript_rows(tid):
+                db.execute(f"UPDATE main.{table} SET removed_gen=NULL WHERE {where} AND removed_gen=?", (*args, gen))
     db.execute("DELETE FROM main.patches WHERE gen > ?", (generation,))
     db.execute("DELETE FROM main.generations WHERE gen > ?", (generation,))
     for name in base_tables(db):
@@ -157,9 +161,8 @@ def purge(db: sqlite3.Connection, generation: int, bases: dict[str, str], folded
     done = db.execute("SELECT gen, removed FROM main.generations WHERE gen <= ? AND purged = 0", (generation - 1,)).fetchall()
     for gen, removed in done:
         for tid in json.loads(removed):
-            for table, col in (("transcripts", "id"), ("passages", "transcript_id")):
-                db.execute(f"DELETE FROM main.{table} WHERE {col}=? AND removed_gen=?", (tid, gen))
-            db.execute("DELETE FROM main.repeats WHERE (transcript_id=? OR other_id=?) AND removed_gen=?", (tid, tid, gen))
+            for table, where, args in transcript_rows(tid):
+                db.execute(f"DELETE FROM main.{table} WHERE {where} AND removed_gen=?", (*args, gen))
         db.execute("UPDATE main.generations SET purged=1 WHERE gen=?", (gen,))
     if folded <= generation - 1:
         for name in base_tables(db):
