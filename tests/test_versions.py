@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import DATA, SEED, FakeEmbedder
@@ -216,3 +217,31 @@ def test_segments_searched_from_many_threads_answer_each_its_own_query(tmp_path)
         for _ in range(20):
             assert list(pool.map(lambda q: store.dense(q, Filters(), 10), queries)) == alone
     store.close()
+
+
+def test_vectors_are_kept_in_the_segments_only_and_read_back_exactly(tmp_path):
+    """Case: a passage's vector is written once, to its vector segment; the database's row keeps
+    none (it cost a write half its pages), and the store reads the exact vector back from the
+    segment that holds it, across segments of several generations."""
+    core = _core(tmp_path / "index")
+    assert core.ingest_paths([str(CARTER)]).ok
+    assert core.ingest_paths([str(KENNEDY)]).ok
+    store = LocalStore(core.index)
+    try:
+        assert len(segment_names(_data(core))) == 2
+        records = [r for r, _ in store.iter_passages()]
+        tids = {r.transcript_id for r in records}
+        assert len(tids) == 2
+        embedder = FakeEmbedder()
+        for record, vector in store.iter_passages():
+            expected = embedder.embed([record.passage().embedding_text()])[0]
+            cosine = float(vector @ expected) / float(np.linalg.norm(vector) * np.linalg.norm(expected))
+            assert vector.shape == expected.shape and cosine > 0.9999
+        some = [records[0].id, records[-1].id, 10**9]  # one of each segment, and one no segment holds
+        got = store.vectors_of(some)
+        assert set(got) == {records[0].id, records[-1].id}
+    finally:
+        store.close()
+    db = sqlite3.connect(Path(core.index) / DB)
+    assert db.execute("SELECT max(length(vector)) FROM passages").fetchone()[0] == 0
+    db.close()

@@ -127,7 +127,7 @@ class LocalStore:
         return self.tables.passages(ids)
 
     def vectors_of(self, ids: list[int]) -> dict[int, np.ndarray]:
-        return self.tables.vectors_of(ids)
+        return self.vectors.vectors_of(ids)
 
     def turn_shapes(self, turns: set[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, int]]:
         return self.tables.turn_shapes(turns)
@@ -139,7 +139,18 @@ class LocalStore:
         return self.tables.exchange_passages(transcript_id, asked)
 
     def iter_passages(self) -> Iterator[tuple[PassageRecord, np.ndarray]]:
-        return self.tables.iter_passages()
+        batch: list[PassageRecord] = []
+        for record in self.tables.iter_records():
+            batch.append(record)
+            if len(batch) == 4096:
+                yield from self._with_vectors(batch)
+                batch = []
+        yield from self._with_vectors(batch)
+
+    def _with_vectors(self, records: list[PassageRecord]) -> Iterator[tuple[PassageRecord, np.ndarray]]:
+        vectors = self.vectors.vectors_of([r.id for r in records])
+        for r in records:
+            yield r, vectors[r.id]
 
     # transcripts and speakers
     def transcripts(self, limit: int | None = None, offset: int = 0) -> list[TranscriptInfo]:
@@ -241,7 +252,7 @@ class LocalWriter:
         """Add a transcript and its passages with their vectors (rows parallel to passages)."""
         if len(passages) != len(vectors):
             raise ValueError("one vector per passage")
-        ids = self.tables.add(transcript, passages, vectors)
+        ids = self.tables.add(transcript, passages)
         if len(ids):
             self.vectors.add(ids, np.asarray(vectors, dtype=np.float32))
         day = day_of(transcript.date)

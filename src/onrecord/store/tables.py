@@ -188,12 +188,6 @@ class Tables:
                                f"WHERE p.id IN ({_marks(ids)})", ids)
         return {r[0]: _record(r) for r in rows}
 
-    def vectors_of(self, ids: list[int]) -> dict[int, np.ndarray]:
-        if not ids:
-            return {}
-        rows = self.db.execute(f"SELECT id, vector FROM passages WHERE id IN ({_marks(ids)})", ids)
-        return {r[0]: np.frombuffer(r[1], dtype=np.float32) for r in rows}
-
     def turn_shapes(self, turns: set[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, int]]:
         sql = "SELECT min(start), count(*) FROM passages WHERE transcript_id=? AND turn_index=?"
         return {key: tuple(self.db.execute(sql, key).fetchone()) for key in turns}  # one look-up per turn (index)
@@ -209,11 +203,11 @@ class Tables:
     def exchange_passages(self, tid: str, asked: str) -> list[PassageRecord]:
         return self._passages_where("p.transcript_id=? AND p.asked=?", (tid, asked))
 
-    def iter_passages(self) -> Iterator[tuple[PassageRecord, np.ndarray]]:
-        rows = self.db.execute(f"SELECT {_PASSAGE}, p.vector FROM passages p JOIN transcripts t "
+    def iter_records(self) -> Iterator[PassageRecord]:
+        rows = self.db.execute(f"SELECT {_PASSAGE} FROM passages p JOIN transcripts t "
                                "ON t.id = p.transcript_id ORDER BY p.id")
         for r in rows:
-            yield _record(tuple(r)[:-1]), np.frombuffer(r[-1], dtype=np.float32)
+            yield _record(r)
 
     def transcripts(self, limit: int | None, offset: int) -> list[TranscriptInfo]:
         rows = self.db.execute(f"SELECT {_INFO} FROM transcripts t ORDER BY t.date, t.file LIMIT ? OFFSET ?",
@@ -326,11 +320,11 @@ class TablesWriter:
             self.db.execute("PRAGMA journal_mode=WAL")  # readers read while the writer writes
             self.db.execute("PRAGMA synchronous=FULL")  # committed means on disk: the manifest may then name it
             self.db.executescript(versions.SHARED_SCHEMA)
+            # one transaction, all or none: what a killed writer left taken back, what no reader can
+            # see deleted, then this generation's rows (one commit: a page they share written once)
             self.db.execute("BEGIN IMMEDIATE")
             versions.recover(self.db, published)
             versions.purge(self.db, published, self.bases, self.folded)
-            self.db.execute("COMMIT")
-            self.db.execute("BEGIN IMMEDIATE")  # this generation's rows: all or none
             versions.create_views(self.db, generation)
             self.aggregates = versions.Aggregates(self.db, published, self.bases, self.folded)
         except BaseException:
@@ -381,18 +375,18 @@ class TablesWriter:
     def has(self, tid: str) -> bool:
         return self.db.execute("SELECT 1 FROM transcripts WHERE id=?", (tid,)).fetchone() is not None
 
-    def add(self, transcript: Transcript, passages: list[Passage], vectors: np.ndarray) -> np.ndarray:
-        """The transcript's rows; the new passages' ids."""
+    def add(self, transcript: Transcript, passages: list[Passage]) -> np.ndarray:
+        """The transcript's rows; the new passages' ids (their vectors go to the vector segments only)."""
         g = self.generation
         self.db.execute(f"INSERT INTO main.transcripts ({TRANSCRIPT_COLUMNS}, added_gen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (*transcript_to_row(transcript), g))
         ids = []
-        for p, v in zip(passages, vectors):
+        for p in passages:
             cur = self.db.execute(
                 "INSERT INTO main.passages (transcript_id, turn_index, start, end, speaker, role, label, asked, asked_by, "
                 "topic, text, vector, added_gen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (p.transcript_id, p.turn_index, p.span[0], p.span[1], p.speaker, p.role, p.label, p.asked, p.asked_by,
-                 p.topic, p.text, np.asarray(v, dtype=np.float32).tobytes(), g),
+                 p.topic, p.text, b"", g),
             )
             ids.append(cur.lastrowid)
         self._count_terms(passages, +1)

@@ -101,6 +101,16 @@ class Segment:
     name: str
     exact: object  # IndexIDMap2(IndexFlatIP), mapped
     graph: object | None = None  # IndexIDMap(IndexHNSWSQ) over the same ids (and, from before segments, removed ones)
+    _sorted: np.ndarray | None = None
+
+    def holds(self, ids: np.ndarray) -> np.ndarray:
+        """Which of some ids this segment holds (a mask): its ids sorted once, then searched."""
+        if self._sorted is None:
+            self._sorted = np.sort(ids_of(self.exact))
+        if not len(self._sorted):
+            return np.zeros(len(ids), dtype=bool)
+        at = np.searchsorted(self._sorted, ids)
+        return (at < len(self._sorted)) & (self._sorted[np.minimum(at, len(self._sorted) - 1)] == ids)
 
 
 # Segments open in this process, by file identity: generations link the same files, so a reader of
@@ -243,6 +253,21 @@ class Vectors:
         flat = self._flat_params if self.removed.size else None
         return self._merged(query, [(s.graph, self.params, s) if s.graph is not None else (s.exact, flat, None)
                                     for s in self.segments], n)
+
+    def vectors_of(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """The exact vectors of some ids, from the segments that hold them (the vectors live only
+        there: the database keeps none)."""
+        wanted = np.unique(np.asarray(ids, dtype=np.int64))
+        out: dict[int, np.ndarray] = {}
+        for s in self.segments:
+            if not wanted.size:
+                break
+            mask = s.holds(wanted)
+            if mask.any():
+                found = wanted[mask]
+                out.update(zip(found.tolist(), s.exact.reconstruct_batch(found)))
+                wanted = wanted[~mask]
+        return out
 
     def exact_search(self, query: np.ndarray, k: int) -> list[int]:
         """Exact top-k ids (to measure the graph against)."""

@@ -25,6 +25,8 @@ import sqlite3
 
 # The generation columns come first in a row, before any text: a row's later columns lie on its
 # overflow pages when the row is long (a transcript's text), and every read tests these two.
+# A passage's vector lives in the vector segments only (vectors.py): `vector` is written empty,
+# and rows from before keep theirs unread (1.5 KB a passage: half the pages a write touched).
 SHARED_SCHEMA = """
 CREATE TABLE IF NOT EXISTS transcripts (
     row INTEGER PRIMARY KEY, id TEXT NOT NULL, added_gen INTEGER NOT NULL DEFAULT 0, removed_gen INTEGER,
