@@ -8,8 +8,14 @@ tests/data/nato-2020-01-06-stoltenberg.txt; a marker line makes each round's cop
 briefings; then each is removed again, so the index ends as it began. Reported per round:
 seconds and bytes this process wrote to storage (/proc/self/io write_bytes less
 cancelled_write_bytes: the generation's new files, the database's log and its checkpoint). The
-checkpoint after the rounds (copying what is left in SQLite's log into the database; a writer
-checkpoints its own pages at its commit) is measured too and its share added to each round's figure, so the bytes per add are all it costs. Repeated copies of one
+checkpoint after the rounds (copying what is left in SQLite's log into the database; a writer's
+close does that for its own pages) is measured too and its share added to each round's figure,
+so the bytes per add are all it costs. That count is the kernel's: on Linux 6.x, which caches a
+file in folios of up to 2 MB, a 4 KB write into a cached folio counts the whole folio, so with the
+database in the page cache it reads many times what the disk writes (7-17 MB an add at 100,000
+passages, after the database was read through). Also reported (DISK) is what the block device
+itself wrote during each add, after a sync before and after: every process's writes and the file
+system's journal, so on a quiet machine the truth, an upper bound otherwise. Repeated copies of one
 transcript find each other as repeated talking points, so later rounds write a few more rows.
 They are set against the transcript's own size in the index (its passages' text and vectors), for
 the issue's "no more than 2x its own size", and against the size of an index holding that

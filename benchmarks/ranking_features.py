@@ -1,0 +1,188 @@
+"""Experiment: candidate features and turn scores beside the shipped ranker's, on held-out folds.
+
+    python benchmarks/ranking_features.py --index INDEX ../shared/data/queries.jsonl \
+        ../shared/data/queries-more.jsonl [--self-supervised 800]
+
+The questions, candidate lists, masking of the self-supervised questions and folds are those of
+benchmarks/ranking_cv.py (its functions, the same seed). Each variant adds columns to the
+ranker's features (or changes how a turn's passages make its score), is fitted per fold on the
+other folds' graded questions (ListNet, as shipped), and its held-out answers are scored as the
+product shows them. Printed: R@1 / R@5 / MRR@10 / nDCG@10 per kind, for the shipped features and
+each variant. Nothing is written to the product; a variant is worth shipping only if it gains
+on the handwritten, heading and self-supervised questions together (issue 12).
+
+Variants:
+  turn-lexical   the best answer-side BM25 share among the candidates of the passage's turn, how
+                 many of its turn's passages are candidates, and the passage's share below the best
+  coverage       the IDF-weighted share of the question's words found in the passage, in the
+                 question the reporter asked, in either, and in the whole turn or that question
+                 (a self-supervised question's own text left out, as everywhere else)
+  names-out      the cosine of the question with the names of the speakers it names taken out
+                 (the topic alone), beside the shipped cosine
+  turn-second    a turn ranked by its best passage's score plus a quarter of its second best's
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ranking_cv import build, fit, folds_of, ranked_answers, report, self_supervised  # noqa: E402
+
+from onrecord.config import get_settings  # noqa: E402
+from onrecord.evaluation import load_queries, score_query  # noqa: E402
+from onrecord.models import Passage  # noqa: E402
+from onrecord.ranking import FEATURES  # noqa: E402
+from onrecord.service import Onrecord  # noqa: E402
+from onrecord.terms import terms_of  # noqa: E402
+
+COL = {name: i for i, name in enumerate(FEATURES)}
+
+
+def stem(word: str) -> str:
+    return word[:6]  # a crude stemmer, enough to match "tariffs" and "tariff"
+
+
+def own_exchange(item, row) -> bool:
+    """A self-supervised question's own exchange (its text must not be evidence for it)."""
+    return item.kind == "self" and row.asked is not None and " ".join(row.asked.split())[:2000] == item.text
+
+
+def turn_keys(item) -> list[tuple]:
+    return [(item.rows[i].transcript_id, item.rows[i].turn_index) for i in item.ids]
+
+
+def turn_lexical(item, ctx) -> np.ndarray:
+    keys, share = turn_keys(item), item.x[:, COL["lex_answer"]]
+    best, hits = {}, Counter(keys)
+    for k, s in zip(keys, share):
+        best[k] = max(best.get(k, 0.0), s)
+    return np.array([[best[k], math.log1p(hits[k]), s - best[k]] for k, s in zip(keys, share)])
+
+
+def coverage(item, ctx) -> np.ndarray:
+    df, n, turns = ctx["df"], ctx["n"], ctx["turn_text"]
+    idf = {t: math.log(1 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in {stem(w) for w in item.q.terms}}
+    total = sum(idf.values()) or 1.0
+
+    def share(words: set[str]) -> float:
+        return sum(v for t, v in idf.items() if t in words) / total
+
+    rows = []
+    for i in item.ids:
+        r = item.rows[i]
+        answer = {stem(w) for w in terms_of(r.text)}
+        asked = set() if own_exchange(item, r) else {stem(w) for w in terms_of(r.asked or "")}
+        turn = {stem(w) for w in terms_of(turns.get((r.transcript_id, r.turn_index), r.text))}
+        rows.append([share(answer), share(asked), share(answer | asked), share(turn | asked)])
+    return np.array(rows)
+
+
+def names_out(item, ctx) -> np.ndarray:
+    cos = item.x[:, [COL["cos"]]]
+    if not item.q.named_speakers:
+        return cos
+    text = item.q.text
+    for name in item.q.named_speakers:
+        for part in name.split():
+            if len(part) > 2:
+                text = re.sub(r"(?i)\b" + re.escape(part) + r"(['’]s)?\b", " ", text)
+    for typed, _ in item.q.read_as:
+        text = re.sub(r"(?i)\b" + re.escape(typed) + r"(['’]s)?\b", " ", text)
+    searcher = ctx["searcher"]
+    qvec = searcher.embedder.embed_query(" ".join(text.split()) or item.q.text)
+    vectors = searcher.store.vectors_of(list(item.ids))
+    out = []
+    for i in item.ids:
+        r = item.rows[i]
+        if own_exchange(item, r):  # embedded without its question, as ranking_cv.masked does
+            v = searcher.embedder.embed([Passage(r.transcript_id, 0, (0, 0), r.text, "", "", topic=r.topic).embedding_text()])[0]
+        else:
+            v = vectors[i]
+        out.append([float(np.dot(v, qvec))])
+    return np.array(out)
+
+
+def turn_second(item, scores: np.ndarray) -> np.ndarray:
+    keys = turn_keys(item)
+    ranked: dict[tuple, list[float]] = {}
+    for k, s in zip(keys, scores):
+        ranked.setdefault(k, []).append(float(s))
+    bonus = {k: 0.25 * sorted(v, reverse=True)[1] if len(v) > 1 else 0.0 for k, v in ranked.items()}
+    return np.array([min(1.0, s + bonus[k]) for k, s in zip(keys, scores)])
+
+
+VARIANTS = {"turn-lexical": turn_lexical, "coverage": coverage, "names-out": names_out}
+
+
+def held_out(searcher, items, extra, rescore, k: int, seed: int) -> dict:
+    fold = folds_of([it.group for it in items], k, seed)
+    graded = {it.kind for it in items} - {"self"}
+    if extra is not None:
+        wider = []
+        for it in items:
+            it2 = copy.copy(it)
+            if len(it.ids):
+                it2.x = np.hstack([it.x, extra(it)])
+            wider.append(it2)
+        items = wider
+    rows = []
+    for f in range(k):
+        model = fit([it for it in items if fold[it.group] != f and it.kind in graded and len(it.ids)], "listwise", 1.0)
+        for it in items:
+            if fold[it.group] != f:
+                continue
+            scores = model.scores(it.x) if len(it.ids) else np.zeros(0)
+            if rescore is not None and len(scores):
+                scores = rescore(it, scores)
+            texts, top = ranked_answers(searcher, it, scores)
+            rows.append(score_query(it.gold, texts) | {"id": it.qid, "kind": it.kind, "top": top})
+    return report(rows)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("queries", nargs="+", type=Path)
+    ap.add_argument("--index", type=Path, required=True)
+    ap.add_argument("--self-supervised", type=int, default=800)
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=13)
+    args = ap.parse_args()
+    app = Onrecord(get_settings().model_copy(update={"index": args.index}))
+    t0 = time.perf_counter()
+    with app.using() as searcher:
+        files = {t.file: t.id for t in searcher.store.transcripts()}
+        queries = [dict(q) for path in args.queries for q in load_queries(path)]
+        queries += self_supervised(searcher.store, args.self_supervised, args.seed)
+        items = build(searcher, queries, files)
+        df, n, parts = Counter(), 0, {}
+        for p, _ in searcher.store.iter_passages():
+            n += 1
+            df.update({stem(w) for w in terms_of(f"{p.text} {p.asked or ''}")})
+            parts.setdefault((p.transcript_id, p.turn_index), []).append((p.start, p.text))
+        ctx = {"df": df, "n": n, "searcher": searcher,
+               "turn_text": {k: " ".join(t for _, t in sorted(v)) for k, v in parts.items()}}
+        print(f"{len(items)} questions; {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        runs = [("shipped features", None, None)] + [(name, (lambda it, fn=fn: fn(it, ctx)), None)
+                                                     for name, fn in VARIANTS.items()]
+        runs.append(("turn-second", None, turn_second))
+        print(f"held-out folds ({args.folds}-fold over transcripts): R@1 / R@5 / MRR@10 / nDCG@10")
+        for label, extra, rescore in runs:
+            out = held_out(searcher, items, extra, rescore, args.folds, args.seed)
+            cells = [f"{kind} {s['R@1']:.3f} / {s['R@5']:.3f} / {s['MRR@10']:.3f} / {s['nDCG@10']:.3f}"
+                     for kind, s in out.items() if kind in ("handwritten", "heading", "self")]
+            print(f"{label:<18}" + "   ".join(cells), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
