@@ -48,6 +48,38 @@ def metrics(ranked: list[list[bool]]) -> dict:
     return {k: v / max(1, len(ranked)) for k, v in out.items()} | {"n": len(ranked)}
 
 
+def train(model, pairs: list[tuple[str, str]], lr: float = 2e-5, batch: int = 32, epochs: int = 1) -> None:
+    """MultipleNegativesRankingLoss by hand: each question against its answer and the batch's others."""
+    import torch
+    import torch.nn.functional as F
+
+    opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    model.train()
+    for _ in range(epochs):
+        for b in range(0, len(pairs) - 1, batch):
+            part = pairs[b: b + batch]
+            eq = F.normalize(model(model.tokenize([q for q, _ in part]))["sentence_embedding"], dim=-1)
+            ea = F.normalize(model(model.tokenize([a for _, a in part]))["sentence_embedding"], dim=-1)
+            loss = F.cross_entropy(eq @ ea.T * 20.0, torch.arange(len(part)))
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+    model.eval()
+
+
+def training_pairs(records, bare: dict[int, str], held_out: set[str]) -> list[tuple[str, str]]:
+    """The reporters' questions (5 words or more) and the first passage of the answer each got, as
+    the answer's text alone, from every transcript but those held out."""
+    pairs, seen = [], set()
+    for p in records:
+        if p.asked and p.transcript_id not in held_out and len(p.asked.split()) >= 5:
+            key = (p.transcript_id, p.asked, p.turn_index)
+            if key not in seen:
+                seen.add(key)
+                pairs.append((" ".join(p.asked.split()[:60]), bare[p.id]))
+    return pairs
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("queries", nargs="+", type=Path)
@@ -62,7 +94,6 @@ def main() -> int:
     args = ap.parse_args()
 
     import torch
-    import torch.nn.functional as F
     from sentence_transformers import SentenceTransformer
 
     torch.set_num_threads(2)
@@ -100,21 +131,6 @@ def main() -> int:
     path = model_path(DEFAULT_MODEL)
     results = {"base": {"handwritten": [], "self": []}, "adapted": {"handwritten": [], "self": []}}
     seconds = {"train": 0.0, "embed": 0.0}
-    def train(model, pairs: list[tuple[str, str]]) -> None:
-        """MultipleNegativesRankingLoss by hand: each question against its answer and the batch's others."""
-        opt = torch.optim.AdamW(model.parameters(), lr=args.lr)
-        model.train()
-        for _ in range(args.epochs):
-            for b in range(0, len(pairs) - 1, args.batch):
-                batch = pairs[b: b + args.batch]
-                eq = F.normalize(model(model.tokenize([q for q, _ in batch]))["sentence_embedding"], dim=-1)
-                ea = F.normalize(model(model.tokenize([a for _, a in batch]))["sentence_embedding"], dim=-1)
-                loss = F.cross_entropy(eq @ ea.T * 20.0, torch.arange(len(batch)))
-                loss.backward()
-                opt.step()
-                opt.zero_grad()
-        model.eval()
-
     base = SentenceTransformer(path, device="cpu")
     t = time.perf_counter()
     everyone = graded + selfsup
@@ -124,17 +140,11 @@ def main() -> int:
     seconds["embed"] += time.perf_counter() - t
     for f in range(args.folds):
         qs = [q for q in everyone if fold.get(q["group"]) == f]
-        pairs, seen = [], set()
-        for p in records:  # the other folds' exchanges: question -> answer passage (bare, as the answer)
-            if p.asked and fold[p.transcript_id] != f and len(p.asked.split()) >= 5:
-                key = (p.transcript_id, p.asked, p.turn_index)
-                if key not in seen:
-                    seen.add(key)
-                    pairs.append((" ".join(p.asked.split()[:60]), bare[p.id]))
+        pairs = training_pairs(records, bare, {t for t, k in fold.items() if k == f})  # the other folds' exchanges
         random.Random(args.seed + f).shuffle(pairs)
         model = SentenceTransformer(path, device="cpu")
         t = time.perf_counter()
-        train(model, pairs)
+        train(model, pairs, args.lr, args.batch, args.epochs)
         seconds["train"] += time.perf_counter() - t
         t = time.perf_counter()
         for q, rel in zip(qs, evaluate(model, qs)):
