@@ -17,7 +17,6 @@ Nothing is written to the product; adoption needs +2 points held out (issue 12).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -36,6 +35,7 @@ from onrecord.store import open_store  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from ranking_cv import folds_of, self_supervised  # noqa: E402
+from ranking_features import arguments  # noqa: E402
 
 
 def metrics(ranked: list[list[bool]]) -> dict:
@@ -81,15 +81,10 @@ def training_pairs(records, bare: dict[int, str], held_out: set[str]) -> list[tu
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("queries", nargs="+", type=Path)
-    ap.add_argument("--index", type=Path, required=True)
-    ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--seed", type=int, default=13)
+    ap = arguments(__doc__)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-5)
-    ap.add_argument("--self-supervised", type=int, default=800)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 

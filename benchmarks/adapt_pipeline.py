@@ -18,7 +18,6 @@ so this measures re-ranking only. Printed: R@1 / R@5 / MRR@10 / nDCG@10 per kind
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import sys
@@ -30,12 +29,11 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).parent))
 from adapt_embedding import train, training_pairs  # noqa: E402
-from ranking_cv import build, folds_of, self_supervised  # noqa: E402
-from ranking_features import COL, held_out, own_exchange, turn_keys  # noqa: E402
+from ranking_cv import folds_of  # noqa: E402
+from ranking_features import COL, arguments, held_out, own_exchange, questions, turn_keys  # noqa: E402
 
 from onrecord.config import get_settings  # noqa: E402
 from onrecord.embedding import DEFAULT_MODEL, model_path  # noqa: E402
-from onrecord.evaluation import load_queries  # noqa: E402
 from onrecord.models import Passage  # noqa: E402
 from onrecord.service import Onrecord  # noqa: E402
 
@@ -49,12 +47,7 @@ def cosine_columns(item, cos: dict[int, float]) -> np.ndarray:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("queries", nargs="+", type=Path)
-    ap.add_argument("--index", type=Path, required=True)
-    ap.add_argument("--self-supervised", type=int, default=800)
-    ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--seed", type=int, default=13)
+    ap = arguments(__doc__)
     ap.add_argument("--max-pairs", type=int, help="train on at most this many pairs a fold (a quick run)")
     args = ap.parse_args()
 
@@ -65,10 +58,7 @@ def main() -> int:
     app = Onrecord(get_settings().model_copy(update={"index": args.index}))
     seconds = {"train": 0.0, "embed": 0.0}
     with app.using() as searcher:
-        files = {t.file: t.id for t in searcher.store.transcripts()}
-        queries = [dict(q) for path in args.queries for q in load_queries(path)]
-        queries += self_supervised(searcher.store, args.self_supervised, args.seed)
-        items = build(searcher, queries, files)
+        items = questions(searcher, args)
         records = [p for p, _ in searcher.store.iter_passages()]
         bare = {p.id: Passage(p.transcript_id, 0, (0, 0), p.text, "", "", topic=p.topic).embedding_text() for p in records}
         fold = folds_of([it.group for it in items], args.folds, args.seed)

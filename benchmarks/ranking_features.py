@@ -149,21 +149,31 @@ def held_out(searcher, items, extra, rescore, k: int, seed: int) -> dict:
     return report(rows)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(doc: str) -> argparse.ArgumentParser:
+    """The arguments of ranking_cv.py's experiments: query files, the index, the folds."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("queries", nargs="+", type=Path)
     ap.add_argument("--index", type=Path, required=True)
     ap.add_argument("--self-supervised", type=int, default=800)
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=13)
-    args = ap.parse_args()
+    return ap
+
+
+def questions(searcher, args) -> list:
+    """The graded questions of the files and the self-supervised ones, with their candidates."""
+    files = {t.file: t.id for t in searcher.store.transcripts()}
+    queries = [dict(q) for path in args.queries for q in load_queries(path)]
+    queries += self_supervised(searcher.store, args.self_supervised, args.seed)
+    return build(searcher, queries, files)
+
+
+def main() -> int:
+    args = arguments(__doc__).parse_args()
     app = Onrecord(get_settings().model_copy(update={"index": args.index}))
     t0 = time.perf_counter()
     with app.using() as searcher:
-        files = {t.file: t.id for t in searcher.store.transcripts()}
-        queries = [dict(q) for path in args.queries for q in load_queries(path)]
-        queries += self_supervised(searcher.store, args.self_supervised, args.seed)
-        items = build(searcher, queries, files)
+        items = questions(searcher, args)
         df, n, parts = Counter(), 0, {}
         for p, _ in searcher.store.iter_passages():
             n += 1
