@@ -30,11 +30,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from onrecord.embedding import DEFAULT_MODEL, model_path  # noqa: E402
 from onrecord.evaluation import _needed, _shares_run, load_queries, normalize  # noqa: E402
-from onrecord.models import Passage  # noqa: E402
 from onrecord.store import open_store  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ranking_cv import folds_of, self_supervised  # noqa: E402
+from ranking_cv import folds_of, self_supervised, unasked  # noqa: E402
 from ranking_features import arguments  # noqa: E402
 
 
@@ -96,7 +95,7 @@ def main() -> int:
     files = {t.file: t.id for t in store.transcripts()}
     records = [p for p, _ in store.iter_passages()]
     texts = [p.passage().embedding_text() for p in records]
-    bare = {p.id: Passage(p.transcript_id, 0, (0, 0), p.text, "", "", topic=p.topic).embedding_text() for p in records}
+    bare = {p.id: unasked(p) for p in records}
     graded = [q for path in args.queries for q in load_queries(path) if q.get("kind") == "handwritten"]
     selfsup = self_supervised(store, args.self_supervised, args.seed)
     for q in graded + selfsup:

@@ -18,6 +18,7 @@ so this measures re-ranking only. Printed: R@1 / R@5 / MRR@10 / nDCG@10 per kind
 
 from __future__ import annotations
 
+import copy
 import os
 import random
 import sys
@@ -29,12 +30,11 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).parent))
 from adapt_embedding import train, training_pairs  # noqa: E402
-from ranking_cv import folds_of  # noqa: E402
+from ranking_cv import folds_of, unasked  # noqa: E402
 from ranking_features import COL, arguments, held_out, own_exchange, questions, turn_keys  # noqa: E402
 
 from onrecord.config import get_settings  # noqa: E402
 from onrecord.embedding import DEFAULT_MODEL, model_path  # noqa: E402
-from onrecord.models import Passage  # noqa: E402
 from onrecord.service import Onrecord  # noqa: E402
 
 
@@ -60,7 +60,7 @@ def main() -> int:
     with app.using() as searcher:
         items = questions(searcher, args)
         records = [p for p, _ in searcher.store.iter_passages()]
-        bare = {p.id: Passage(p.transcript_id, 0, (0, 0), p.text, "", "", topic=p.topic).embedding_text() for p in records}
+        bare = {p.id: unasked(p) for p in records}
         fold = folds_of([it.group for it in items], args.folds, args.seed)
         adapted: dict[str, dict[int, float]] = {}
         for f in range(args.folds):
@@ -76,8 +76,8 @@ def main() -> int:
             texts = {}
             for it in mine:
                 for i in it.ids:
-                    r = it.rows[i]
-                    texts[(i, own_exchange(it, r))] = bare[i] if own_exchange(it, r) else r.passage().embedding_text()
+                    own = own_exchange(it, it.rows[i])
+                    texts[(i, own)] = bare[i] if own else it.rows[i].passage().embedding_text()
             keys = list(texts)
             vecs = dict(zip(keys, model.encode([texts[k] for k in keys], batch_size=32, normalize_embeddings=True)))
             qvecs = model.encode([it.q.text for it in mine], batch_size=32, normalize_embeddings=True)
@@ -90,21 +90,20 @@ def main() -> int:
         def added(it):
             return cosine_columns(it, adapted[it.qid])
 
+        def swapped(it):
+            out = copy.copy(it)
+            if len(it.ids):
+                out.x = it.x.copy()
+                out.x[:, [COL["cos"], COL["cos_gap"], COL["cos_turn"]]] = cosine_columns(it, adapted[it.qid])
+            return out
+
         print(f"held-out folds ({args.folds}-fold over transcripts): R@1 / R@5 / MRR@10 / nDCG@10")
-        shipped = {it.qid: it.x for it in items}
-        for label, extra, swap in (("shipped model", None, False), ("+ adapted cosine", added, False),
-                                   ("adapted in place", None, True)):
-            for it in items:
-                it.x = shipped[it.qid]
-                if swap and len(it.ids):
-                    it.x = it.x.copy()
-                    it.x[:, [COL["cos"], COL["cos_gap"], COL["cos_turn"]]] = cosine_columns(it, adapted[it.qid])
-            out = held_out(searcher, items, extra, None, args.folds, args.seed)
+        for label, group, extra in (("shipped model", items, None), ("+ adapted cosine", items, added),
+                                    ("adapted in place", [swapped(it) for it in items], None)):
+            out = held_out(searcher, group, extra, None, args.folds, args.seed)
             cells = [f"{kind} {s['R@1']:.3f} / {s['R@5']:.3f} / {s['MRR@10']:.3f} / {s['nDCG@10']:.3f}"
                      for kind, s in out.items() if kind in ("handwritten", "heading", "self")]
             print(f"{label:<18}" + "   ".join(cells), flush=True)
-        for it in items:
-            it.x = shipped[it.qid]
         print(f"training {seconds['train']:.0f} s over {args.folds} folds; embedding {seconds['embed']:.0f} s")
     return 0
 

@@ -77,13 +77,18 @@ def self_supervised(reader, n: int, seed: int) -> list[dict]:
              "gold_doc": [file], "target": (tid, asked), "mask": asked} for tid, turn, asked, file, text in picked[:n]]
 
 
+def unasked(row) -> str:
+    """A passage's text as it would be embedded had nobody asked it anything (an opening statement)."""
+    return Passage(row.transcript_id, 0, (0, 0), row.text, "", "", topic=row.topic).embedding_text()
+
+
 def masked(searcher, q, qvec, target) -> tuple[Retrieved, dict[int, float]]:
     """The candidate lists of a self-supervised question with its own text out of its answer's evidence."""
     tid, asked = target
     retrieved = searcher.retrieve(q, qvec)
     hits = searcher.store.exchange_passages(tid, asked)
     own = {h.id for h in hits}
-    texts = [Passage(tid, 0, (0, 0), h.text, "", "", topic=h.topic).embedding_text() for h in hits]  # as if unasked
+    texts = [unasked(h) for h in hits]
     vecs = searcher.embedder.embed(texts)
     cos = {h.id: float(np.dot(v, qvec)) for h, v in zip(hits, vecs)}
     dense = [(i, s) for i, s in retrieved.dense if i not in own]

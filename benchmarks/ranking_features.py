@@ -36,11 +36,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ranking_cv import build, fit, folds_of, ranked_answers, report, self_supervised  # noqa: E402
+from ranking_cv import build, fit, folds_of, ranked_answers, report, self_supervised, unasked  # noqa: E402
 
 from onrecord.config import get_settings  # noqa: E402
 from onrecord.evaluation import load_queries, score_query  # noqa: E402
-from onrecord.models import Passage  # noqa: E402
 from onrecord.ranking import FEATURES  # noqa: E402
 from onrecord.service import Onrecord  # noqa: E402
 from onrecord.terms import terms_of  # noqa: E402
@@ -105,7 +104,7 @@ def names_out(item, ctx) -> np.ndarray:
     for i in item.ids:
         r = item.rows[i]
         if own_exchange(item, r):  # embedded without its question, as ranking_cv.masked does
-            v = searcher.embedder.embed([Passage(r.transcript_id, 0, (0, 0), r.text, "", "", topic=r.topic).embedding_text()])[0]
+            v = searcher.embedder.embed([unasked(r)])[0]
         else:
             v = vectors[i]
         out.append([float(np.dot(v, qvec))])
