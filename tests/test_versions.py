@@ -245,3 +245,20 @@ def test_vectors_are_kept_in_the_segments_only_and_read_back_exactly(tmp_path):
     db = sqlite3.connect(Path(core.index) / DB)
     assert db.execute("SELECT max(length(vector)) FROM passages").fetchone()[0] == 0
     db.close()
+
+
+def test_a_write_leaves_its_pages_in_the_log_for_a_later_checkpoint(tmp_path):
+    """Case: a writer that closes the database last does not copy its pages into the database file
+    (every page of an add would reach the disk twice): they stay in SQLite's log, which readers
+    read, until SQLite's own checkpoint writes the pages of many writes once."""
+    core = _core(tmp_path / "index")
+    assert core.ingest_paths([str(SEED)]).ok
+    db = Path(core.index) / DB
+    before = db.read_bytes()
+    assert core.ingest_paths([str(CARTER)]).ok
+    assert db.read_bytes() == before and Path(f"{db}-wal").stat().st_size > 0
+    reader = LocalStore(core.index)  # as another process opens it: the new rows, from the log
+    try:
+        assert {i.file for i in reader.transcripts()} == {SEED.name, CARTER.name}
+    finally:
+        reader.close()

@@ -135,7 +135,7 @@ class LexicalWriter:
     def __init__(self, folder: Path, previous: Path | None):
         target = folder / LEXICAL
         target.mkdir()
-        self.linked: set[str] = set()  # files of the previous generation: on disk already, never written again
+        self.committed = False  # Tantivy's commit syncs what it writes: segments, meta.json, .managed.json
         if previous is not None and exists(previous):
             for f in (previous / LEXICAL).iterdir():
                 if f.name in _LOCKS:
@@ -144,7 +144,6 @@ class LexicalWriter:
                     shutil.copyfile(f, target / f.name)
                 else:
                     os.link(f, target / f.name)
-                    self.linked.add(f.name)
             self.fresh = False
         else:
             self.fresh = True  # a new index, or one written before the lexical index: the caller fills it
@@ -169,6 +168,7 @@ class LexicalWriter:
     def finish(self) -> None:
         if self.changed or self.fresh:
             self.writer.commit()
+            self.committed = True
         self.writer.wait_merging_threads()
 
     def abort(self) -> None:

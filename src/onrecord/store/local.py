@@ -297,12 +297,13 @@ class LocalWriter:
         """Publish the new generation atomically: files on disk, rows committed, then the manifest."""
         self._close_base()
         self.words.finish()
-        # on disk before publishing: the files this writer wrote (Tantivy checks its own), then the
-        # folder, which holds the links to the rest (a linked file's data is on disk already, and an
-        # fsync of each only commits its changed link count, one journal commit apiece)
-        for f in (self.tmp / "lexical").iterdir():
-            if f.name not in self.words.linked:
-                fsync(f)
+        # on disk before publishing: what Tantivy's commit wrote it synced itself (each file), the
+        # copied .json files are ours to sync when it did not commit; then the folder, which holds
+        # the new names and the links to the rest (a linked file's data is on disk already)
+        if not self.words.committed:
+            for f in (self.tmp / "lexical").iterdir():
+                if f.name.endswith(".json"):
+                    fsync(f)
         fsync(self.tmp / "lexical")
         written, linked = self.vectors.write(self.tmp, self.generation)
         n_t, n_p = self.tables.finish()  # after this the rows are there, unseen until the manifest names them

@@ -100,6 +100,17 @@ def shared(manifest: dict | None) -> bool:
     return bool(manifest) and manifest.get("tables") == DB
 
 
+def whole_pages(path: Path) -> None:
+    """A database file cut short, which SQLite would not notice while its log holds the pages it
+    reads first: a file of whole pages behind a SQLite header, or DatabaseError."""
+    with open(path, "rb") as fh:
+        header = fh.read(100)
+    page = int.from_bytes(header[16:18], "big") if len(header) == 100 else 0
+    page = 65536 if page == 1 else page
+    if not header.startswith(b"SQLite format 3\0") or not page or path.stat().st_size % page:
+        raise sqlite3.DatabaseError("the file is not whole pages of a SQLite database")
+
+
 class Tables:
     """One generation's view of the database, read-only.
 
@@ -113,6 +124,7 @@ class Tables:
             raise IndexError_(f"index file {path} is missing: rebuild the index with 'onrecord ingest'")
         self.aggregates: versions.Aggregates | None = None
         try:
+            whole_pages(path)
             self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
             self.db.row_factory = sqlite3.Row
             if shared(manifest):
@@ -320,6 +332,7 @@ class TablesWriter:
             self.db.execute("PRAGMA journal_mode=WAL")  # readers read while the writer writes
             self.db.execute("PRAGMA synchronous=FULL")  # committed means on disk: the manifest may then name it
             self.db.executescript(versions.SHARED_SCHEMA)
+            self.db.execute("DROP INDEX IF EXISTS main.repeats_other")  # an index from before: versions.transcript_rows
             # one transaction, all or none: what a killed writer left taken back, what no reader can
             # see deleted, then this generation's rows (one commit: a page they share written once)
             self.db.execute("BEGIN IMMEDIATE")
@@ -452,8 +465,22 @@ class TablesWriter:
             self.bases = versions.fold(self.db, versions.Aggregates(self.db, g, self.bases, self.folded), g)
             self.folded = g
         self.db.execute("COMMIT")
-        self.db.close()
+        self._close_keeping_log()
         return self.n_t, self.n_p
+
+    def _close_keeping_log(self) -> None:
+        """Close, leaving the committed pages in the log (as a server's open readers always did).
+        The last connection to close copies the log into the database, so every write would put its
+        pages on disk twice; a read-only connection closed last cannot, and the log stays for
+        SQLite's own checkpoint (a commit past 1,000 pages of log), which writes the pages of many
+        writes once. Readers read the log as they do while a writer runs."""
+        path = self.db.execute("PRAGMA database_list").fetchone()[2]
+        keep = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            keep.execute("SELECT count(*) FROM main.generations").fetchone()  # holds the database open
+            self.db.close()
+        finally:
+            keep.close()
 
     def close(self) -> None:
         """Leave without committing: this generation's rows are rolled back."""

@@ -49,7 +49,6 @@ CREATE TABLE IF NOT EXISTS repeats (
     other_id TEXT NOT NULL, other_start INTEGER NOT NULL, other_end INTEGER NOT NULL, similarity REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS repeats_id ON repeats(transcript_id);
-CREATE INDEX IF NOT EXISTS repeats_other ON repeats(other_id);
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS speakers (
     name TEXT PRIMARY KEY, passages INTEGER NOT NULL, transcripts INTEGER NOT NULL DEFAULT 0, aliases TEXT
@@ -133,10 +132,15 @@ class Aggregates:
 
 
 def transcript_rows(tid: str) -> list[tuple[str, str, tuple]]:
-    """Where one transcript's rows are in each versioned table: (table, condition, its arguments);
-    a repeat belongs to both its occasions."""
+    """Where one transcript's rows are in each versioned table: (table, condition, its arguments),
+    in the order to delete them. A repeat belongs to both its occasions and is stored both ways, so
+    the rows naming the transcript as the other occasion are found through its own rows' others
+    (by transcript, the one index: an index by the other occasion would take a page for each
+    occasion a new transcript repeats), and come first, while its own rows still name them."""
     return [("transcripts", "id=?", (tid,)), ("passages", "transcript_id=?", (tid,)),
-            ("repeats", "(transcript_id=? OR other_id=?)", (tid, tid))]
+            ("repeats", "other_id=? AND transcript_id IN (SELECT other_id FROM main.repeats WHERE transcript_id=?)",
+             (tid, tid)),
+            ("repeats", "transcript_id=?", (tid,))]
 
 
 def recover(db: sqlite3.Connection, generation: int) -> None:
