@@ -294,6 +294,7 @@ def test_graph_index_above_the_threshold_is_kept_in_step(app, monkeypatch):
 
     monkeypatch.setattr(store, "HNSW_THRESHOLD", 20)
     monkeypatch.setattr(store, "TAIL_MAX", 100)
+    monkeypatch.setattr("onrecord.store.local.RECENT_MAX", 0)  # every write to the files (no recent passages)
     app.ingest_paths([str(SEED), str(DATA / "1977-09-21-carter-news-conference.md")])
     reader = app.store()
     data = Path(app.index) / read_manifest(app.index)["data"]

@@ -137,6 +137,35 @@ def test_server_answers_from_the_old_generation_while_an_ingest_runs(seeded, cor
     assert client.get("/api/health").json()["transcripts"] == 41
 
 
+def test_kill_9_before_publishing_a_small_write_leaves_the_old_generation(seeded, tmp_path):
+    """Case: a small write (its rows and vectors in the database only, store/recent.py) killed with
+    its rows committed and its generation not published: readers see the old generation; the next
+    writer takes the rows back and a rerun lands."""
+    index = Path(seeded.index)
+    small = tmp_path / "doorstep.md"
+    small.write_text("---\ntitle: Doorstep on the summit\ndate: 2024-07-10\n---\n\n"
+                     "Q: Will the summit agree on the capability targets?\n\n"
+                     "MS. DOE: Yes. Allies will agree on the capability targets this week.\n")
+    before = read_manifest(index)
+    proc = harness(index, [small], kill_before_publish=True)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == -9 and "committed, killing before publishing" in out
+    assert read_manifest(index) == before
+    assert_answers(index, 1)
+    reader = LocalStore(index)
+    assert reader.lexical(("capability",), (), Filters(), 5) == [] and reader.recent is None
+    reader.close()
+    rerun = harness(index, [small])
+    out, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err
+    after = read_manifest(index)
+    assert after["data"] == before["data"] and after["generation"] == before["generation"] + 1
+    reader = LocalStore(index)
+    assert reader.recent is not None and reader.lexical(("capability",), (), Filters(), 5)
+    reader.close()
+    assert_answers(index, 2)
+
+
 def test_truncated_or_corrupt_index_files_are_named_with_the_fix(seeded):
     index = Path(seeded.index)
     db = index / DB

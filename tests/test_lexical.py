@@ -27,9 +27,10 @@ def _segments(core) -> dict[str, int]:
     return {f.name: f.stat().st_ino for f in data.iterdir() if not f.name.endswith(".json") and not f.name.startswith(".")}
 
 
-def test_a_new_generation_links_the_lexical_segments_it_does_not_change(tmp_path):
-    """Case: adding a transcript writes its own segment; the segments already indexed are the same
-    files (hard links), not copies."""
+def test_a_new_generation_links_the_lexical_segments_it_does_not_change(tmp_path, monkeypatch):
+    """Case: adding a transcript to the files writes its own segment; the segments already indexed
+    are the same files (hard links), not copies."""
+    monkeypatch.setattr("onrecord.store.local.RECENT_MAX", 0)  # every write to the files (no recent passages)
     core = _core(tmp_path)
     assert core.ingest_paths([str(SEED), str(CARTER)]).ok
     before = _segments(core)

@@ -14,6 +14,7 @@ bitsets, meta.json).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -74,6 +75,13 @@ class Lexical:
                               "'onrecord ingest'") from None
         self.words = analyzer()
         self.schema = self.index.schema
+        self._statistics: dict[str, tuple[int, float]] = {}
+
+    def plan(self, terms: tuple[str, ...], phrases: tuple[str, ...]) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+        """A question's words as the index reads them: the scored units (one word, or the parts of
+        a word of several, "fossil-fuel", in a row) and the quoted phrases a passage must hold."""
+        units = [w for w in dict.fromkeys(tuple(self.words.analyze(t)) for t in terms) if w]
+        return units, [tuple(parts) for p in phrases if (parts := self.words.analyze(p))]
 
     def search(self, terms: tuple[str, ...], phrases: tuple[str, ...], n: int, side: str,
                speakers: list[str] | None = None, since: str | None = None, until: str | None = None,
@@ -81,21 +89,16 @@ class Lexical:
         """BM25 top-n (passage id, score) on one side: any of the terms, every phrase (in the answer or
         the question); `speakers`: exact speaker names (folded), None for any."""
         Q, must = tantivy.Query, tantivy.Occur.Must
-        field, should = _FIELD[side], []
-        for words in dict.fromkeys(tuple(self.words.analyze(t)) for t in terms):
-            if len(words) == 1:
-                should.append(Q.term_query(self.schema, field, words[0]))
-            elif words:  # a word of several ("fossil-fuel", "U.S.-Mexico"): its parts in a row
-                should.append(Q.phrase_query(self.schema, field, list(words)))
+        field = _FIELD[side]
+        units, musts = self.plan(terms, phrases)
+        should = [Q.term_query(self.schema, field, w[0]) if len(w) == 1 else Q.phrase_query(self.schema, field, list(w))
+                  for w in units]
         clauses = [(must, Q.boolean_query([(tantivy.Occur.Should, q) for q in should]))] if should else []
-        for p in phrases:
-            parts = self.words.analyze(p)
-            if not parts:
-                continue
+        for parts in musts:
             if len(parts) == 1:
                 either = [Q.term_query(self.schema, f, parts[0]) for f in ("answer", "asked")]
             else:
-                either = [Q.phrase_query(self.schema, f, parts) for f in ("answer", "asked")]
+                either = [Q.phrase_query(self.schema, f, list(parts)) for f in ("answer", "asked")]
             # a phrase filters (in the answer or in the question), only the words score
             clauses.append((must, Q.const_score_query(Q.boolean_query([(tantivy.Occur.Should, q) for q in either]), 0.0)))
         if not clauses:
@@ -107,14 +110,54 @@ class Lexical:
         if transcript:
             clauses.append((must, Q.term_query(self.schema, "transcript", transcript)))
         if since or until:
-            lo = day_of(since) if since else 1
-            hi = day_of(until) if until else 99_999_999
-            clauses.append((must, Q.range_query(self.schema, "day", tantivy.FieldType.Integer, max(lo, 1), hi)))
+            lo, hi = day_range(since, until)
+            clauses.append((must, Q.range_query(self.schema, "day", tantivy.FieldType.Integer, lo, hi)))
         hits = self.searcher.search(Q.boolean_query(clauses), n, count=False).hits
         if not hits:
             return []
         ids = self.searcher.fast_field_values("pid", [addr for _, addr in hits])
         return [(int(i), float(score)) for (score, _), i in zip(hits, ids)]
+
+    def statistics(self, field: str) -> tuple[int, float]:
+        """(documents, average words a document) in a field, as this index's BM25 counts them
+        (deleted documents included until a merge drops them): read from its own explanation of
+        a score, the one place Tantivy tells them."""
+        if field not in self._statistics:
+            found = (self.searcher.num_docs, 0.0)
+            for word in ("the", "a", "and", "to", "of"):
+                q = tantivy.Query.term_query(self.schema, field, word)
+                hits = self.searcher.search(q, 1).hits
+                if hits:
+                    found = _explained(json.loads(q.explain(self.searcher, hits[0][1]).to_json()))
+                    break
+            self._statistics[field] = found
+        return self._statistics[field]
+
+    def document_frequency(self, field: str, word: str) -> int:
+        return self.searcher.doc_freq(field, word)
+
+
+def _explained(node: dict) -> tuple[int, float]:
+    """N and avgdl from a term score's explanation."""
+    found: dict[str, float] = {}
+
+    def walk(n: dict) -> None:
+        text = n.get("description", "")
+        if text.startswith("N,"):
+            found["N"] = n["value"]
+        elif text.startswith("avgdl"):
+            found["avgdl"] = n["value"]
+        for child in n.get("details", []):
+            walk(child)
+    walk(node)
+    return int(found.get("N", 0)), float(found.get("avgdl", 0.0))
+
+
+def day_range(since: str | None, until: str | None) -> tuple[int, int]:
+    """The days (yyyymmdd) a date filter keeps; an undated passage (day 0) is outside any."""
+    lo = day_of(since) if since else 1
+    hi = day_of(until) if until else 99_999_999
+    return max(lo, 1), hi
 
 
 def _written(fn):

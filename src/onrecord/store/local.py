@@ -5,8 +5,12 @@ FAISS vectors, in generations).
     INDEX/onrecord.sqlite                tables.py, versions.py (one database, rows tagged by generation)
     INDEX/gen-000007/lexical/            lexical.py (segments, linked from generation to generation)
     INDEX/gen-000007/vectors-*           vectors.py (segments, linked likewise)
+    (in memory)                          recent.py (passages kept in the database only)
 
-A write costs what it adds: its rows, a lexical segment, a vector segment, and links to the rest.
+A write costs what it adds. A small one puts its rows and vectors in the database only, beside
+the generation's files (its passages are "recent": searched in memory, recent.py); a larger one,
+or the one that takes the recent passages past their limit, writes a lexical and a vector segment
+holding them all, and links to the rest, in a new generation folder.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from .contract import ANSWER, Filters, IndexInfo, PassageRecord
 from .lexical import Lexical, LexicalWriter, day_of
 from .lexical import exists as has_lexical
 from .manifest import Lock, check_model, clear_stale, fsync, index_backend, publish, read_manifest, verify_files
-from .tables import DB, WRITE_ERRORS, Tables, TablesWriter
+from .recent import RECENT_MAX, Recent
+from .tables import DB, WRITE_ERRORS, Tables, TablesWriter, shared
 from .vectors import Vectors, VectorsWriter
 
 
@@ -46,7 +51,8 @@ class LocalStore:
         IndexError_: the manifest or a file of the generation is damaged.
     """
 
-    def __init__(self, index_dir: str | Path, manifest: dict | None = None, verify: bool = True, graph: bool = True):
+    def __init__(self, index_dir: str | Path, manifest: dict | None = None, verify: bool = True, graph: bool = True,
+                 lexical: bool = True):
         self.dir = Path(index_dir)
         manifest = manifest or read_manifest(self.dir)
         if manifest is None:
@@ -55,10 +61,14 @@ class LocalStore:
         if verify:
             verify_files(data, manifest.get("checksums", {}))
         self.tables = Tables(self.dir, manifest)
+        self.recent: Recent | None = None
         try:
-            self.vectors = Vectors(data, manifest["dim"], self.tables.n_passages, graph)
+            rows = self.tables.recent_rows(manifest["recent_from"]) if recent_from(manifest) else []
+            self.vectors = Vectors(data, manifest["dim"], self.tables.n_passages, graph, recent_vectors(rows, manifest["dim"]))
             # an index written before the lexical index searches its FTS5 table until its next write
-            self.words = Lexical(data) if has_lexical(data) else None
+            self.words = Lexical(data) if lexical and has_lexical(data) else None
+            if rows and self.words is not None:
+                self.recent = Recent(r[:7] for r in rows)
         except BaseException:
             self.tables.close()
             raise
@@ -117,7 +127,11 @@ class LocalStore:
                 self._passage_speakers = self.tables.passage_speakers()
             wanted = filters.speaker.lower()
             speakers = [s for s in self._passage_speakers if wanted in s.lower()]
-        return self.words.search(terms, phrases, n, side, speakers, filters.since, filters.until, filters.transcript)
+        found = self.words.search(terms, phrases, n, side, speakers, filters.since, filters.until, filters.transcript)
+        if self.recent is not None:  # scored as the lexical index scores: one list
+            found = sorted(found + self.recent.search(self.words, terms, phrases, n, side, speakers, filters.since,
+                                                      filters.until, filters.transcript), key=lambda x: -x[1])[:n]
+        return found
 
     def document_frequency(self, terms: list[str]) -> dict[str, int]:
         return self.tables.document_frequency(terms)
@@ -227,14 +241,38 @@ class LocalWriter:
             check_model(self.manifest, self.model, self.backend, self.dir)
         self.generation = self.manifest["generation"] + 1 if self.manifest else 1
         self.tmp = self.dir / f"gen-{self.generation:06d}.tmp"
-        self.tmp.mkdir()
-        previous = self.dir / self.manifest["data"] if self.manifest else None
+        self.previous = self.dir / self.manifest["data"] if self.manifest else None
         self.tables = TablesWriter(self.dir, self.manifest, self.generation)
-        self.vectors = VectorsWriter(self.dim, previous)
-        self.words = LexicalWriter(self.tmp, previous)
-        if self.words.fresh and previous is not None:  # written before the lexical index: built now, once
+        self.vectors = VectorsWriter(self.dim, self.previous)
+        # the lexical index and the generation folder are opened when this write needs files (_files)
+        self.words: LexicalWriter | None = None
+        self._docs: list[tuple] = []  # this write's lexical documents until then
+        self._removed: list[str] = []
+        self.recent_from = recent_from(self.manifest) or self.tables.next_id()
+        if self.previous is None or not has_lexical(self.previous) or not shared(self.manifest):
+            self._files()  # a new index, or one from before the lexical index or the shared database
+
+    def _files(self) -> None:
+        """Write this generation's lexical and vector files: open its folder and lexical index, and
+        give it what this write has done so far (the recent passages join at commit)."""
+        if self.words is not None:
+            return
+        self.tmp.mkdir()
+        self.words = LexicalWriter(self.tmp, self.previous)
+        if self.words.fresh and self.previous is not None:  # written before the lexical index: built now, once
             for pid, text, topic, asked, speaker, date, tid in self.tables.lexical_rows():
                 self.words.add(pid, text, topic, asked, speaker, day_of(date), tid)
+            return
+        for tid in self._removed:
+            self.words.remove(tid)
+        for doc in self._docs:
+            self.words.add(*doc)
+        self._docs = []
+
+    def _fits(self, recent: int) -> bool:
+        """Whether a generation may keep this many passages recent: up to RECENT_MAX, and no more
+        than its lexical index holds (whose statistics score them)."""
+        return recent <= RECENT_MAX and recent <= self.tables.n_p - recent
 
     def known_speakers(self) -> list[str]:
         """The names the index already gives its spokespeople (for one name per person)."""
@@ -256,8 +294,14 @@ class LocalWriter:
         if len(ids):
             self.vectors.add(ids, np.asarray(vectors, dtype=np.float32))
         day = day_of(transcript.date)
-        for pid, p in zip(ids, passages):
-            self.words.add(int(pid), p.text, p.topic, p.asked, p.speaker, day, transcript.id)
+        docs = [(int(pid), p.text, p.topic, p.asked, p.speaker, day, transcript.id) for pid, p in zip(ids, passages)]
+        if self.words is None and len(self._docs) + len(docs) > RECENT_MAX:
+            self._files()  # too many to keep recent, whatever else the index holds
+        if self.words is None:
+            self._docs.extend(docs)
+        else:
+            for doc in docs:
+                self.words.add(*doc)
 
     def similar(self, vector: np.ndarray, speaker: str, n: int) -> list[Passage]:
         """The n passages of the previous generation by a speaker nearest a vector."""
@@ -267,7 +311,8 @@ class LocalWriter:
             # the published generation, read for neighbours only: its files' checksums (seconds
             # at a million passages) are the readers' to check, and its graph is not needed (the
             # search is filtered on the speaker, so exact)
-            self._base, self._speaker_ids = LocalStore(self.dir, self.manifest, verify=False, graph=False), {}
+            self._base, self._speaker_ids = LocalStore(self.dir, self.manifest, verify=False, graph=False,
+                                                       lexical=False), {}
         if speaker not in self._speaker_ids:  # one look-up per speaker, not per passage
             self._speaker_ids[speaker] = self._base.tables.speaker_ids(speaker)
         ids = self._base.vectors.search(vector, n, self._speaker_ids[speaker])
@@ -285,17 +330,35 @@ class LocalWriter:
         ids = self.tables.remove(tid)
         if len(ids):
             self.vectors.remove(ids)
-        self.words.remove(tid)
+        self._docs = [d for d in self._docs if d[6] != tid]  # added by this write: never indexed
+        self._removed.append(tid)
+        if self.words is not None:
+            self.words.remove(tid)
+        elif len(ids) and int(ids.min()) < self.recent_from:
+            self._files()  # in the files: its deletion is written there
 
     def compact(self) -> None:
         """Make this generation's vectors one segment (its graph rebuilt, removed vectors dropped), its
         word counts and registry new base tables (`onrecord compact`). Tantivy merges its own segments."""
         self.vectors.force_merge = True
         self.tables.fold = True
+        self._files()
 
     def commit(self) -> IndexInfo:
         """Publish the new generation atomically: files on disk, rows committed, then the manifest."""
         self._close_base()
+        if self.words is None and not self._fits(self.tables.recent_count(self.recent_from)):
+            self._files()
+        if self.words is None:  # rows and vectors in the database only: the previous generation's files
+            self.tables.set_vectors(*self.vectors.pending())
+            return self._publish(None, [], [], self.recent_from)
+        # the recent passages of earlier writes join the files (their vectors from their rows)
+        rows = self.tables.recent_rows(self.recent_from)
+        for pid, text, topic, asked, speaker, date, tid, _ in rows:
+            self.words.add(pid, text, topic, asked, speaker, day_of(date), tid)
+        ids, vecs = recent_vectors(rows, self.dim)
+        if len(ids):
+            self.vectors.add(ids, vecs)
         self.words.finish()
         # on disk before publishing: what Tantivy's commit wrote it synced itself (each file), the
         # copied .json files are ours to sync when it did not commit; then the folder, which holds
@@ -306,10 +369,13 @@ class LocalWriter:
                     fsync(f)
         fsync(self.tmp / "lexical")
         written, linked = self.vectors.write(self.tmp, self.generation)
+        return self._publish(self.tmp, written, linked, self.tables.next_id())
+
+    def _publish(self, folder: Path | None, written: list[str], linked: list[str], recent: int) -> IndexInfo:
         n_t, n_p = self.tables.finish()  # after this the rows are there, unseen until the manifest names them
         manifest = {"model": self.model, "backend": self.backend, "dim": self.dim, "transcripts": n_t, "passages": n_p,
-                    "tables": DB, "bases": self.tables.bases, "folded": self.tables.folded}
-        self.manifest = publish(self.dir, self.tmp, self.generation, manifest, written, linked)
+                    "tables": DB, "bases": self.tables.bases, "folded": self.tables.folded, "recent_from": recent}
+        self.manifest = publish(self.dir, folder, self.generation, manifest, written, linked)
         self.committed = True
         return info_of(self.manifest)
 
@@ -320,7 +386,8 @@ class LocalWriter:
 
     def abort(self) -> None:
         self._close_base()
-        self.words.abort()
+        if self.words is not None:
+            self.words.abort()
         self.tables.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
@@ -335,6 +402,28 @@ class LocalWriter:
             self._lock.release()
         if isinstance(exc, WRITE_ERRORS):
             raise write_error(self.dir, exc) from exc
+
+
+def recent_from(manifest: dict | None) -> int | None:
+    """The first id of a generation's recent passages (recent.py), if it keeps any apart."""
+    value = (manifest or {}).get("recent_from")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def recent_vectors(rows: list[tuple], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ids and vectors of recent rows (their last column: the vector's bytes).
+
+    Raises:
+        IndexError_: a vector of another size (a damaged row).
+    """
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    vecs = np.zeros((len(rows), dim), dtype=np.float32)
+    for i, r in enumerate(rows):
+        if len(r[-1]) != dim * 4:
+            raise IndexError_(f"passage {r[0]} has a damaged vector in the database: rebuild the index with "
+                              "'onrecord ingest'")
+        vecs[i] = np.frombuffer(r[-1], dtype=np.float32)
+    return ids, vecs
 
 
 def write_error(index_dir: Path, exc: BaseException) -> IndexError_:

@@ -192,22 +192,27 @@ def clear_stale(index_dir: Path, current: str | None) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
-def publish(index_dir: Path, tmp: Path, generation: int, manifest: dict, written: list[str],
+def publish(index_dir: Path, tmp: Path | None, generation: int, manifest: dict, written: list[str],
             linked: list[str] = ()) -> dict:
     """Make a fully written generation folder the index: fsync its files, rename the folder, then
     replace manifest.json (the atomic step) and remove the previous generation. Files `linked`
-    unchanged from the previous generation keep the checksums it recorded. Returns the manifest."""
-    for name in written:
-        fsync(tmp / name)
+    unchanged from the previous generation keep the checksums it recorded. Without a folder (`tmp`
+    None: a write whose rows are all in the database) the generation keeps the previous one's
+    folder and files. Returns the manifest."""
     previous = read_manifest(index_dir) or {}
-    checksums = {name: file_checksum(tmp / name, size_only=name == DB) for name in written}
-    for name in linked:
-        checksums[name] = previous.get("checksums", {}).get(name) or file_checksum(tmp / name)
-    final = index_dir / f"gen-{generation:06d}"
-    if final.exists():
-        shutil.rmtree(final)
-    os.rename(tmp, final)
-    fsync(index_dir)
+    if tmp is None:
+        final, checksums = index_dir / previous["data"], dict(previous.get("checksums", {}))
+    else:
+        for name in written:
+            fsync(tmp / name)
+        checksums = {name: file_checksum(tmp / name, size_only=name == DB) for name in written}
+        for name in linked:
+            checksums[name] = previous.get("checksums", {}).get(name) or file_checksum(tmp / name)
+        final = index_dir / f"gen-{generation:06d}"
+        if final.exists():
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+        fsync(index_dir)
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     manifest = {"format": FORMAT, **manifest, "generation": generation, "data": final.name, "checksums": checksums,
                 "created": previous.get("created", now), "updated": now}

@@ -100,6 +100,14 @@ def shared(manifest: dict | None) -> bool:
     return bool(manifest) and manifest.get("tables") == DB
 
 
+def recent_rows(db: sqlite3.Connection, first: int) -> list[tuple]:
+    """The recent passages (recent.py), ids from `first`: (id, text, topic, asked, speaker, date,
+    transcript id, vector bytes); a passage written to the files has no vector here."""
+    return db.execute("SELECT p.id, p.text, p.topic, p.asked, p.speaker, t.date, p.transcript_id, p.vector "
+                      "FROM passages p JOIN transcripts t ON t.id = p.transcript_id WHERE p.id >= ? "
+                      "AND length(p.vector) > 0 ORDER BY p.id", (first,)).fetchall()
+
+
 def whole_pages(path: Path) -> None:
     """A database file cut short, which SQLite would not notice while its log holds the pages it
     reads first: a file of whole pages behind a SQLite header, or DatabaseError."""
@@ -142,6 +150,9 @@ class Tables:
 
     def close(self) -> None:
         self.db.close()
+
+    def recent_rows(self, first: int) -> list[tuple]:
+        return recent_rows(self.db, first)
 
     def _where(self, f: Filters) -> tuple[str, list]:
         where, args = [], []
@@ -369,6 +380,24 @@ class TablesWriter:
             db.close()
         os.replace(tmp, path)
         return had_fts
+
+    def next_id(self) -> int:
+        """The id the next passage will get (ids are never reused)."""
+        row = self.db.execute("SELECT seq FROM main.sqlite_sequence WHERE name='passages'").fetchone()
+        return (row[0] if row else 0) + 1
+
+    def recent_rows(self, first: int) -> list[tuple]:
+        """The recent passages this generation holds (with earlier writes' vectors)."""
+        return recent_rows(self.db, first)
+
+    def recent_count(self, first: int) -> int:
+        """How many passages from id `first` this generation holds."""
+        return self.db.execute("SELECT count(*) FROM passages WHERE id >= ?", (first,)).fetchone()[0]
+
+    def set_vectors(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Keep passages' vectors in their rows (recent passages: no vector segment holds them)."""
+        self.db.executemany("UPDATE main.passages SET vector=? WHERE id=?",
+                            [(np.asarray(v, dtype=np.float32).tobytes(), int(i)) for i, v in zip(ids, vectors)])
 
     def lexical_rows(self) -> Iterator[tuple]:
         """Every passage as the lexical index takes it: (id, text, topic, asked, speaker, date, transcript id)."""

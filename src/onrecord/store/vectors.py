@@ -5,6 +5,7 @@
     gen-N/vectors-000003.hnsw        the graph over that segment (the base, from HNSW_THRESHOLD passages)
     gen-N/vectors-000007.faiss       a later, small segment: what a later generation added
     gen-N/vectors.removed.npy        ids removed since their segments were written: searches skip them
+    (in memory)                      the recent passages' vectors, kept in the database (recent.py)
 
 A segment is written once and never changed: a new generation hard-links the segments it keeps
 into its folder and writes only a segment of what it adds and the list of what it removed, so a
@@ -171,13 +172,18 @@ class Vectors:
         IndexError_: a file is missing, corrupt, or the segments do not hold one vector per passage.
     """
 
-    def __init__(self, data: Path, dim: int, n_passages: int, with_graph: bool = True):
+    def __init__(self, data: Path, dim: int, n_passages: int, with_graph: bool = True,
+                 recent: tuple[np.ndarray, np.ndarray] | None = None):
         faiss = faiss_module()
         names = segment_names(data) if data.is_dir() else []
         if not names:
             raise IndexError_(f"index file {data / VECTORS} is missing: rebuild the index with 'onrecord ingest'")
         # without the graph (read whole: 1 GB at a million passages) only filtered searches are exact
         self.segments = [shared_segment(data, name, with_graph) for name in names]
+        if recent is not None and len(recent[0]):  # the recent passages' vectors (recent.py), in memory
+            exact = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+            exact.add_with_ids(np.ascontiguousarray(recent[1], dtype=np.float32), np.asarray(recent[0], dtype=np.int64))
+            self.segments.append(Segment("recent", exact))
         self.removed = read_removed(data)
         held = sum(s.exact.ntotal for s in self.segments)
         if self.removed.size and held:
@@ -298,15 +304,20 @@ class VectorsWriter:
     def remove(self, ids: np.ndarray) -> None:
         self._removed.append(np.asarray(ids, dtype=np.int64))
 
+    def pending(self) -> tuple[np.ndarray, np.ndarray]:
+        """What this writer adds and has not removed again: (ids, vectors)."""
+        ids = np.concatenate([np.zeros(0, dtype=np.int64), *self._added_ids])
+        vecs = np.concatenate(self._added) if self._added else np.zeros((0, self.dim), dtype=np.float32)
+        if self._removed and ids.size:
+            keep = ~np.isin(ids, np.concatenate(self._removed))
+            ids, vecs = ids[keep], vecs[keep]
+        return ids, vecs
+
     def write(self, folder: Path, generation: int) -> tuple[list[str], list[str]]:
         """Write this generation's vector files into its folder: (files written, files linked
         unchanged from the previous generation)."""
         removed_now = np.concatenate([np.zeros(0, dtype=np.int64), *self._removed])
-        ids = np.concatenate([np.zeros(0, dtype=np.int64), *self._added_ids])
-        vecs = np.concatenate(self._added) if self._added else np.zeros((0, self.dim), dtype=np.float32)
-        if removed_now.size and ids.size:  # added and removed by this writer: never written
-            keep = ~np.isin(ids, removed_now)
-            ids, vecs = ids[keep], vecs[keep]
+        ids, vecs = self.pending()  # added and removed by this writer: never written
         # a segment is opened only to be merged (loading one builds its id map: ~0.3 s per million),
         # and the graph is read (1 GB at a million passages) only to be extended
         segments = _Segments(self.previous)

@@ -1,0 +1,133 @@
+"""Recent passages (store/recent.py): a small write keeps its rows and vectors in the database,
+searched in memory and scored as the lexical index scores, until a write takes them to the files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA, SEED, FakeEmbedder
+from onrecord.config import Settings
+from onrecord.service import Onrecord
+from onrecord.store import ANSWER, QUESTION, Filters, read_manifest
+from onrecord.store.recent import NORMS, Recent
+
+CARTER = DATA / "1977-09-21-carter-news-conference.md"
+KENNEDY = DATA / "1961-03-23-kennedy-news-conference.md"
+FORD = DATA / "1975-09-16-ford-news-conference.md"
+
+
+def _core(tmp_path) -> Onrecord:
+    return Onrecord(Settings(index=tmp_path / "index", samples=DATA), embedder=FakeEmbedder())
+
+
+def _files(core) -> dict[str, int]:
+    data = Path(core.index) / read_manifest(Path(core.index))["data"]
+    return {str(f.relative_to(data)): f.stat().st_ino for f in data.rglob("*") if f.is_file()}
+
+
+def _ids(store, tid: str) -> set[int]:
+    return {r[0] for r in store.tables.db.execute("SELECT id FROM passages WHERE transcript_id=?", (tid,))}
+
+
+def _tid(store, path: Path) -> str:
+    return next(i.id for i in store.transcripts() if i.file == path.name)
+
+
+def test_recent_passages_score_as_the_lexical_index_scores_them(tmp_path, monkeypatch):
+    """Case: the same passages searched by Tantivy and by the recent index with Tantivy's statistics
+    give the same passages in the same order and the same scores (BM25, k1 1.2, b 0.75, field
+    lengths as Tantivy stores them), on either side, with words of several parts, quoted phrases,
+    and speaker, date and transcript filters."""
+    monkeypatch.setattr("onrecord.store.local.RECENT_MAX", 0)  # everything in the lexical index
+    core = _core(tmp_path)
+    assert core.ingest_paths([str(DATA)]).ok
+    store = core.store()
+    rows = store.tables.db.execute("SELECT p.id, p.text, p.topic, p.asked, p.speaker, t.date, p.transcript_id "
+                                   "FROM passages p JOIN transcripts t ON t.id = p.transcript_id").fetchall()
+    recent = Recent(rows)
+    assert max(max(recent.length["answer"]), max(recent.length["asked"])) > 100  # long fields: lengths rounded
+    queries = [(("article", "iran", "retaliate"), ()), (("fossil-fuel", "climate", "energy"), ()),
+               (("nato", "allies"), ("article 5",)), (("laos", "vietnam", "communist"), ()),
+               (("border", "u.s.-mexico", "vaccines"), ()), ((), ("the president",))]
+    filters = [{}, {"speakers": ["Jens Stoltenberg", "Jen Psaki", "John Kirby"]},
+               {"since": "1961-01-01", "until": "1977-12-31"}, {"transcript": rows[0][6]}]
+    compared = 0
+    for side in (ANSWER, QUESTION):
+        for terms, phrases in queries:
+            for kw in filters:
+                expected = store.words.search(terms, phrases, 20, side, **kw)
+                got = recent.search(store.words, terms, phrases, 20, side, **kw)
+                assert [i for i, _ in got] == [i for i, _ in expected], (side, terms, phrases, kw)
+                assert all(abs(a - b) <= 1e-4 * max(b, 1.0) for (_, a), (_, b) in zip(got, expected)), (side, terms, kw)
+                compared += len(expected)
+    assert compared > 200
+    assert NORMS[:41] == list(range(41)) and len(NORMS) == 256
+
+
+def test_a_small_write_adds_no_file_and_is_searched_like_the_rest(tmp_path):
+    """Case: a briefing added to an index goes to the database only (the generation's files are
+    the previous one's, not one written or linked), and is found by words, with filters, and by
+    its vectors; `onrecord compact` then writes it to the files, found the same way."""
+    core = _core(tmp_path)
+    assert core.ingest_paths([str(SEED), str(CARTER), str(FORD)]).ok  # a new index: to the files
+    before, files = read_manifest(Path(core.index)), _files(core)
+    assert core.ingest_paths([str(KENNEDY)]).ok
+    after = read_manifest(Path(core.index))
+    assert after["generation"] == before["generation"] + 1 and after["data"] == before["data"]
+    assert _files(core) == files  # the same files: none written, none linked
+    store = core.store()
+    kennedy = _ids(store, _tid(store, KENNEDY))
+    assert store.recent is not None and set(store.recent.ids) == kennedy and min(kennedy) >= after["recent_from"]
+    hits = store.lexical(("laos",), (), Filters(speaker="Kennedy"), 5)
+    assert hits and {i for i, _ in hits} <= kennedy
+    assert store.lexical(("laos",), (), Filters(speaker="Carter"), 5) == []
+    assert store.lexical(("resign",), (), Filters(speaker="Carter"), 5)  # the files' passages as before
+    q = FakeEmbedder().embed_query("Laos neutral")
+    assert kennedy & set(store.dense(q, Filters(), 20)) and store.vectors.ntotal == store.info.passages
+    assert set(store.vectors_of(sorted(kennedy))) == kennedy
+    core.compact()
+    store = core.store()
+    assert store.recent is None and read_manifest(Path(core.index))["recent_from"] > max(kennedy)
+    hits = store.lexical(("laos",), (), Filters(speaker="Kennedy"), 5)
+    assert hits and {i for i, _ in hits} <= kennedy and kennedy & set(store.dense(q, Filters(), 20))
+
+
+def test_removing_a_recent_transcript_and_one_in_the_files(tmp_path):
+    """Case: removing a recent transcript touches the database only; removing one held in the
+    files writes them, and the recent passages go with that write (none left recent)."""
+    core = _core(tmp_path)
+    assert core.ingest_paths([str(SEED), str(CARTER), str(FORD)]).ok
+    files = _files(core)
+    assert core.ingest_paths([str(KENNEDY)]).ok
+    core.remove([_tid(core.store(), KENNEDY)])
+    store = core.store()
+    assert _files(core) == files and store.recent is None
+    assert store.lexical(("laos",), (), Filters(), 5) == [] and store.vectors.ntotal == store.info.passages
+    assert core.ingest_paths([str(KENNEDY)]).ok  # recent again
+    kennedy = _ids(core.store(), _tid(core.store(), KENNEDY))
+    core.remove([_tid(core.store(), CARTER)])
+    store = core.store()
+    assert _files(core) != files and store.recent is None
+    assert read_manifest(Path(core.index))["recent_from"] > max(kennedy)
+    assert store.lexical(("resign",), (), Filters(speaker="Carter"), 5) == []
+    hits = store.lexical(("laos",), (), Filters(), 5)
+    assert hits and {i for i, _ in hits} <= kennedy and store.vectors.ntotal == store.info.passages
+
+
+@pytest.mark.parametrize("limit", [5, 10_000])
+def test_recent_passages_never_outnumber_the_limit_or_the_files(tmp_path, monkeypatch, limit):
+    """Case: a write that would keep more recent passages than RECENT_MAX, or than the lexical
+    index holds (whose statistics score them), writes them all to the files instead."""
+    monkeypatch.setattr("onrecord.store.local.RECENT_MAX", limit)
+    core = _core(tmp_path)
+    assert core.ingest_paths([str(SEED)]).ok
+    assert core.ingest_paths([str(KENNEDY)]).ok  # more passages than the seed's
+    store = core.store()
+    assert store.recent is None and read_manifest(Path(core.index))["recent_from"] > max(_ids(store, _tid(store, KENNEDY)))
+    assert core.ingest_paths([str(CARTER)]).ok
+    store = core.store()
+    carter = _ids(store, _tid(store, CARTER))
+    assert (store.recent is not None) == (len(carter) <= limit)
+    assert store.vectors.ntotal == store.info.passages
