@@ -1,9 +1,10 @@
 """What adding one small transcript to a large index costs: wall time and bytes written.
 
-    python benchmarks/small_write.py --index /tmp/onrecord-bench/n1000000 [--file T.txt] [--rounds 20] [--kill 1 2 4]
+    python benchmarks/small_write.py --index /tmp/onrecord-bench/n1000000 [--file T.txt ...] [--rounds 20] [--kill 1 2 4]
 
-Each round ingests a transcript of ten passages (by default the test file
-tests/data/nato-2020-01-06-stoltenberg.txt; a marker line makes each round's copy new) through the real ingest path
+Each round ingests a transcript (by default the test file tests/data/nato-2020-01-06-stoltenberg.txt,
+ten passages; with several files, the next one in turn; a marker line makes a copy of one already
+added new, so its passages repeat the earlier copies' as talking points) through the real ingest path
 (parse, chunk, embed, repeats, one new generation), one after another, as a newsroom adds its
 briefings; then each is removed again, so the index ends as it began. Reported per round:
 seconds and bytes this process wrote to storage (/proc/self/io write_bytes less
@@ -83,28 +84,32 @@ def checkpoint(db_path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", required=True)
-    ap.add_argument("--file", type=Path, default=DEFAULT)
+    ap.add_argument("--file", type=Path, nargs="+", default=[DEFAULT],
+                    help="transcripts to add, one a round in turn (a file given again is made new by a marker "
+                         "line at its end: plain text or Markdown)")
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--kill", type=float, nargs="*", default=[], help="seconds into an ingest to SIGKILL it")
     args = ap.parse_args(argv)
     info = describe(args.index)
     embedder = make_embedder(info.model, info.backend)
     embedder.embed(["warm up"])
-    base = args.file.read_bytes()
     print(f"{args.index}: {info.passages:,} passages")
-    alone = Path(tempfile.mkdtemp()) / "alone"
-    ingest_bytes([(args.file.name, base)], alone, embedder)
-    checkpoint(alone / "onrecord.sqlite")  # its log in its database, the log and its map removed
-    alone_bytes = sum(f.stat().st_size for f in alone.rglob("*") if f.is_file() and f.name != ".lock")
-    shutil.rmtree(alone.parent)
-    print(f"an index holding only {args.file.name}: {alone_bytes / 1024:.0f} KB")
+    sizes = {}  # each file's own size: an index holding it alone
+    for path in dict.fromkeys(args.file):
+        alone = Path(tempfile.mkdtemp()) / "alone"
+        ingest_bytes([(path.name, path.read_bytes())], alone, embedder)
+        checkpoint(alone / "onrecord.sqlite")  # its log in its database, the log and its map removed
+        sizes[path] = sum(f.stat().st_size for f in alone.rglob("*") if f.is_file() and f.name != ".lock")
+        shutil.rmtree(alone.parent)
+        print(f"an index holding only {path.name}: {sizes[path] / 1024:.0f} KB")
+    base = args.file[0].read_bytes()
     if args.kill:
         store = open_store(args.index)
         known = {t.id for t in store.transcripts()}
         store.close()
     for seconds in args.kill:
         data = base + f"\n\n(killed round {seconds} {time.time()})\n".encode()
-        tmp = Path(tempfile.mkdtemp()) / args.file.name
+        tmp = Path(tempfile.mkdtemp()) / args.file[0].name
         tmp.write_bytes(data)
         proc = subprocess.Popen([sys.executable, "-m", "onrecord", "ingest", str(tmp), "--index", str(args.index)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -128,12 +133,16 @@ def main(argv: list[str] | None = None) -> int:
             info = describe(args.index)
     db_path = Path(args.index) / "onrecord.sqlite"
     checkpoint(db_path)  # the log left by earlier writes is not these rounds' to pay for
-    added, adds, disk = [], [], []
+    added, adds, disk, alone_of, owns = [], [], [], [], []
     for n in range(args.rounds):
-        data = base + f"\n\n(small-write round {n} {time.time()})\n".encode()
+        path = args.file[n % len(args.file)]
+        data = path.read_bytes()
+        if n >= len(args.file):
+            data += f"\n\n(small-write round {n} {time.time()})\n".encode()
+        alone_of.append(sizes[path])
         d0 = device_written(db_path)
         w0, t0 = written(), time.perf_counter()
-        report = ingest_bytes([(args.file.name, data)], args.index, embedder)
+        report = ingest_bytes([(path.name, data)], args.index, embedder)
         took, wrote = time.perf_counter() - t0, written() - w0
         d1 = device_written(db_path)
         if d0 is not None and d1 is not None:
@@ -142,11 +151,12 @@ def main(argv: list[str] | None = None) -> int:
             print(report.summary(), file=sys.stderr)
             return 1
         t = report.added[0]
-        own = sum(len(t.text[s:e].encode()) for s, e in (tu.span for tu in t.turns)) + report.passages * info.dim * 4
+        owns.append(sum(len(t.text[s:e].encode()) for s, e in (tu.span for tu in t.turns)) + report.passages * info.dim * 4)
         added.append(t.id)
         adds.append((took, wrote))
-        print(f"add {n}: {report.passages} passages {took:.2f} s, wrote {wrote / 1024:,.0f} KB"
-              + (f"; the disk wrote {disk[-1] / 1024:,.0f} KB" if disk else ""), flush=True)
+        print(f"add {n}: {path.name}, {report.passages} passages {took:.2f} s, wrote {wrote / 1024:,.0f} KB"
+              + (f"; the disk wrote {disk[-1] / 1024:,.0f} KB = {disk[-1] / sizes[path]:.2f}x its index alone "
+                 f"({sizes[path] / 1024:.0f} KB)" if disk else ""), flush=True)
     w0, d0 = written(), device_written(db_path)
     checkpoint(db_path)
     share = (written() - w0) / len(adds)
@@ -155,18 +165,18 @@ def main(argv: list[str] | None = None) -> int:
     per_add = sum(w for _, w in adds) / len(adds) + share
     times = sorted(t for t, _ in adds)
     print(f"checkpoint after {len(adds)} adds: {share * len(adds) / 1024:,.0f} KB, {share / 1024:,.0f} KB an add")
+    alone_mean = sum(alone_of) / len(alone_of)
     print(f"ADD: {times[len(times) // 2]:.2f} s median, {times[-1]:.2f} s max; {per_add / 1024:,.0f} KB written an add "
           f"(log {sum(w for _, w in adds) / len(adds) / 1024:,.0f} KB + checkpoint share {share / 1024:,.0f} KB) = "
-          f"{per_add / max(1, own):,.1f}x its text and vectors ({own / 1024:.0f} KB), "
-          f"{per_add / alone_bytes:,.2f}x an index of it alone ({alone_bytes / 1024:.0f} KB)", flush=True)
+          f"{per_add / max(1, sum(owns) / len(owns)):,.1f}x its text and vectors ({sum(owns) / len(owns) / 1024:.0f} KB), "
+          f"{per_add / alone_mean:,.2f}x an index of it alone ({alone_mean / 1024:.0f} KB)", flush=True)
     if disk:
+        ratios = sorted((d + disk_share) / a for d, a in zip(disk, alone_of))
         on_disk = sorted(disk)[len(disk) // 2]
-        mean = sum(disk) / len(disk) + disk_share
         print(f"DISK: {on_disk / 1024:,.0f} KB an add, median (min {min(disk) / 1024:,.0f}, max {max(disk) / 1024:,.0f}): "
               f"what the device wrote while it ran, every process, journal included; with the checkpoint's share "
-              f"({disk_share / 1024:,.0f} KB) {on_disk / 1024 + disk_share / 1024:,.0f} KB = "
-              f"{(on_disk + disk_share) / alone_bytes:,.2f}x an index of it alone; mean with the share "
-              f"{mean / 1024:,.0f} KB = {mean / alone_bytes:,.2f}x", flush=True)
+              f"({disk_share / 1024:,.0f} KB an add) each add against its index alone: median "
+              f"{ratios[len(ratios) // 2]:.2f}x (min {ratios[0]:.2f}x, max {ratios[-1]:.2f}x)", flush=True)
     removes = []
     for tid in added:
         w1, t1 = written(), time.perf_counter()

@@ -1,5 +1,6 @@
-"""Recent passages (store/recent.py): a small write keeps its rows and vectors in the database,
-searched in memory and scored as the lexical index scores, until a write takes them to the files."""
+"""Recent passages (store/recent.py): a small write keeps its rows in the database and appends its
+vectors to the recent file, searched in memory and scored as the lexical index scores, until a
+write takes them to the lexical and vector files."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import pytest
 
 from conftest import DATA, SEED, FakeEmbedder
 from onrecord.config import Settings
+from onrecord.errors import IndexError_
 from onrecord.service import Onrecord
-from onrecord.store import ANSWER, QUESTION, Filters, read_manifest
+from onrecord.store import ANSWER, QUESTION, Filters, LocalStore, read_manifest
 from onrecord.store.recent import NORMS, Recent
 
 CARTER = DATA / "1977-09-21-carter-news-conference.md"
@@ -77,9 +79,11 @@ def test_a_small_write_adds_no_file_and_is_searched_like_the_rest(tmp_path):
     after = read_manifest(Path(core.index))
     assert after["generation"] == before["generation"] + 1 and after["data"] == before["data"]
     assert _files(core) == files  # the same files: none written, none linked
+    recent = after["recent"]  # the vectors appended to the recent file, the one file written
+    assert recent["bytes"] == (Path(core.index) / recent["file"]).stat().st_size > 0
     store = core.store()
     kennedy = _ids(store, _tid(store, KENNEDY))
-    assert store.recent is not None and set(store.recent.ids) == kennedy and min(kennedy) >= after["recent_from"]
+    assert store.recent is not None and set(store.recent.ids) == kennedy and min(kennedy) >= after["recent"]["from"]
     hits = store.lexical(("laos",), (), Filters(speaker="Kennedy"), 5)
     assert hits and {i for i, _ in hits} <= kennedy
     assert store.lexical(("laos",), (), Filters(speaker="Carter"), 5) == []
@@ -89,7 +93,7 @@ def test_a_small_write_adds_no_file_and_is_searched_like_the_rest(tmp_path):
     assert set(store.vectors_of(sorted(kennedy))) == kennedy
     core.compact()
     store = core.store()
-    assert store.recent is None and read_manifest(Path(core.index))["recent_from"] > max(kennedy)
+    assert store.recent is None and read_manifest(Path(core.index))["recent"]["from"] > max(kennedy)
     hits = store.lexical(("laos",), (), Filters(speaker="Kennedy"), 5)
     assert hits and {i for i, _ in hits} <= kennedy and kennedy & set(store.dense(q, Filters(), 20))
 
@@ -110,7 +114,7 @@ def test_removing_a_recent_transcript_and_one_in_the_files(tmp_path):
     core.remove([_tid(core.store(), CARTER)])
     store = core.store()
     assert _files(core) != files and store.recent is None
-    assert read_manifest(Path(core.index))["recent_from"] > max(kennedy)
+    assert read_manifest(Path(core.index))["recent"]["from"] > max(kennedy)
     assert store.lexical(("resign",), (), Filters(speaker="Carter"), 5) == []
     hits = store.lexical(("laos",), (), Filters(), 5)
     assert hits and {i for i, _ in hits} <= kennedy and store.vectors.ntotal == store.info.passages
@@ -125,9 +129,34 @@ def test_recent_passages_never_outnumber_the_limit_or_the_files(tmp_path, monkey
     assert core.ingest_paths([str(SEED)]).ok
     assert core.ingest_paths([str(KENNEDY)]).ok  # more passages than the seed's
     store = core.store()
-    assert store.recent is None and read_manifest(Path(core.index))["recent_from"] > max(_ids(store, _tid(store, KENNEDY)))
+    assert store.recent is None and read_manifest(Path(core.index))["recent"]["from"] > max(_ids(store, _tid(store, KENNEDY)))
     assert core.ingest_paths([str(CARTER)]).ok
     store = core.store()
     carter = _ids(store, _tid(store, CARTER))
     assert (store.recent is not None) == (len(carter) <= limit)
     assert store.vectors.ntotal == store.info.passages
+
+
+def test_the_recent_file_past_its_published_bytes_is_cut_and_a_damaged_one_named(tmp_path):
+    """Case: what a killed writer appended to the recent file past the bytes its manifest names is
+    never read and is cut away by the next writer; a damaged recent file is reported with the fix."""
+    core = _core(tmp_path)
+    assert core.ingest_paths([str(SEED), str(CARTER), str(FORD)]).ok
+    assert core.ingest_paths([str(KENNEDY)]).ok
+    index = Path(core.index)
+    recent = read_manifest(index)["recent"]
+    with open(index / recent["file"], "ab") as fh:
+        fh.write(b"half a record from a killed writer")
+    assert core.store().recent is not None  # the published bytes only
+    small = tmp_path / "doorstep.md"
+    small.write_text("---\ntitle: Doorstep\ndate: 2024-07-10\n---\n\nQ: Will allies agree on the targets?\n\n"
+                     "MS. DOE: Yes, allies will agree on the capability targets this week.\n")
+    assert core.ingest_paths([str(small)]).ok
+    recent = read_manifest(index)["recent"]
+    assert (index / recent["file"]).stat().st_size == recent["bytes"]
+    assert core.store().lexical(("capability",), (), Filters(), 5) and core.store().lexical(("laos",), (), Filters(), 5)
+    data = bytearray((index / recent["file"]).read_bytes())
+    data[20] ^= 0xFF
+    (index / recent["file"]).write_bytes(bytes(data))
+    with pytest.raises(IndexError_, match=r"recent-\d+\.f32 is corrupt .*rebuild the index"):
+        LocalStore(index)

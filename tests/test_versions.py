@@ -219,10 +219,12 @@ def test_segments_searched_from_many_threads_answer_each_its_own_query(tmp_path)
     store.close()
 
 
-def test_vectors_are_kept_in_the_segments_only_and_read_back_exactly(tmp_path):
-    """Case: a passage's vector is written once, to its vector segment; the database's row keeps
-    none (it cost a write half its pages), and the store reads the exact vector back from the
-    segment that holds it, across segments of several generations."""
+def test_vectors_are_kept_in_the_segments_only_and_read_back_exactly(tmp_path, monkeypatch):
+    """Case: a passage written to the files has its vector written once, to its vector segment;
+    the database's row keeps none (it cost a write half its pages), and the store reads the exact
+    vector back from the segment that holds it, across segments of several generations. (A
+    recent passage's vector is in its row until a write takes it to a segment: test_recent.py.)"""
+    monkeypatch.setattr("onrecord.store.local.RECENT_MAX", 0)  # every write to the files
     core = _core(tmp_path / "index")
     assert core.ingest_paths([str(CARTER)]).ok
     assert core.ingest_paths([str(KENNEDY)]).ok

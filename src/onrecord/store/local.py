@@ -31,7 +31,7 @@ from .lexical import exists as has_lexical
 from .manifest import Lock, check_model, clear_stale, fsync, index_backend, publish, read_manifest, verify_files
 from .recent import RECENT_MAX, Recent
 from .tables import DB, WRITE_ERRORS, Tables, TablesWriter, shared
-from .vectors import Vectors, VectorsWriter
+from .vectors import Vectors, VectorsWriter, append_recent, read_recent, recent_name
 
 
 def info_of(manifest: dict) -> IndexInfo:
@@ -63,12 +63,14 @@ class LocalStore:
         self.tables = Tables(self.dir, manifest)
         self.recent: Recent | None = None
         try:
-            rows = self.tables.recent_rows(manifest["recent_from"]) if recent_from(manifest) else []
-            self.vectors = Vectors(data, manifest["dim"], self.tables.n_passages, graph, recent_vectors(rows, manifest["dim"]))
+            recent = recent_of(manifest)
+            rows = self.tables.recent_rows(recent["from"]) if recent else []
+            vectors = recent_vectors(self.dir, recent, rows, manifest["dim"]) if rows else None
+            self.vectors = Vectors(data, manifest["dim"], self.tables.n_passages, graph, vectors)
             # an index written before the lexical index searches its FTS5 table until its next write
             self.words = Lexical(data) if lexical and has_lexical(data) else None
             if rows and self.words is not None:
-                self.recent = Recent(r[:7] for r in rows)
+                self.recent = Recent(rows)
         except BaseException:
             self.tables.close()
             raise
@@ -248,7 +250,12 @@ class LocalWriter:
         self.words: LexicalWriter | None = None
         self._docs: list[tuple] = []  # this write's lexical documents until then
         self._removed: list[str] = []
-        self.recent_from = recent_from(self.manifest) or self.tables.next_id()
+        self.first_new = self.tables.next_id()  # this write's passages have ids from here
+        self.recent = recent_of(self.manifest) or new_recent(self.first_new)
+        self.recent_from = self.recent["from"]
+        for f in self.dir.glob("recent-*.f32"):  # of generations before the published one
+            if f.name != self.recent["file"]:
+                f.unlink(missing_ok=True)
         if self.previous is None or not has_lexical(self.previous) or not shared(self.manifest):
             self._files()  # a new index, or one from before the lexical index or the shared database
 
@@ -290,13 +297,14 @@ class LocalWriter:
         """Add a transcript and its passages with their vectors (rows parallel to passages)."""
         if len(passages) != len(vectors):
             raise ValueError("one vector per passage")
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if self.words is None and len(self._docs) + len(passages) > RECENT_MAX:
+            self._files()  # too many to keep recent, whatever else the index holds
         ids = self.tables.add(transcript, passages)
         if len(ids):
-            self.vectors.add(ids, np.asarray(vectors, dtype=np.float32))
+            self.vectors.add(ids, vectors)
         day = day_of(transcript.date)
         docs = [(int(pid), p.text, p.topic, p.asked, p.speaker, day, transcript.id) for pid, p in zip(ids, passages)]
-        if self.words is None and len(self._docs) + len(docs) > RECENT_MAX:
-            self._files()  # too many to keep recent, whatever else the index holds
         if self.words is None:
             self._docs.extend(docs)
         else:
@@ -349,16 +357,16 @@ class LocalWriter:
         self._close_base()
         if self.words is None and not self._fits(self.tables.recent_count(self.recent_from)):
             self._files()
-        if self.words is None:  # rows and vectors in the database only: the previous generation's files
-            self.tables.set_vectors(*self.vectors.pending())
-            return self._publish(None, [], [], self.recent_from)
-        # the recent passages of earlier writes join the files (their vectors from their rows)
-        rows = self.tables.recent_rows(self.recent_from)
-        for pid, text, topic, asked, speaker, date, tid, _ in rows:
+        if self.words is None:  # rows in the database, vectors appended to the recent file
+            ids, vecs = self.vectors.pending()
+            recent = append_recent(self.dir, self.recent, ids, vecs) if len(ids) else self.recent
+            return self._publish(None, [], [], recent)
+        # the recent passages of earlier writes join the files; this write's own are there already
+        rows = [r for r in self.tables.recent_rows(self.recent_from) if r[0] < self.first_new]
+        for pid, text, topic, asked, speaker, date, tid in rows:
             self.words.add(pid, text, topic, asked, speaker, day_of(date), tid)
-        ids, vecs = recent_vectors(rows, self.dim)
-        if len(ids):
-            self.vectors.add(ids, vecs)
+        if rows:
+            self.vectors.add(*recent_vectors(self.dir, self.recent, rows, self.dim))
         self.words.finish()
         # on disk before publishing: what Tantivy's commit wrote it synced itself (each file), the
         # copied .json files are ours to sync when it did not commit; then the folder, which holds
@@ -369,12 +377,12 @@ class LocalWriter:
                     fsync(f)
         fsync(self.tmp / "lexical")
         written, linked = self.vectors.write(self.tmp, self.generation)
-        return self._publish(self.tmp, written, linked, self.tables.next_id())
+        return self._publish(self.tmp, written, linked, new_recent(self.tables.next_id()))
 
-    def _publish(self, folder: Path | None, written: list[str], linked: list[str], recent: int) -> IndexInfo:
+    def _publish(self, folder: Path | None, written: list[str], linked: list[str], recent: dict) -> IndexInfo:
         n_t, n_p = self.tables.finish()  # after this the rows are there, unseen until the manifest names them
         manifest = {"model": self.model, "backend": self.backend, "dim": self.dim, "transcripts": n_t, "passages": n_p,
-                    "tables": DB, "bases": self.tables.bases, "folded": self.tables.folded, "recent_from": recent}
+                    "tables": DB, "bases": self.tables.bases, "folded": self.tables.folded, "recent": recent}
         self.manifest = publish(self.dir, folder, self.generation, manifest, written, linked)
         self.committed = True
         return info_of(self.manifest)
@@ -404,26 +412,32 @@ class LocalWriter:
             raise write_error(self.dir, exc) from exc
 
 
-def recent_from(manifest: dict | None) -> int | None:
-    """The first id of a generation's recent passages (recent.py), if it keeps any apart."""
-    value = (manifest or {}).get("recent_from")
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+def new_recent(first: int) -> dict:
+    """A generation's recent passages (recent.py) when it has none: those from id `first` on."""
+    return {"from": first, "file": recent_name(first), "bytes": 0, "crc32": "00000000"}
 
 
-def recent_vectors(rows: list[tuple], dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ids and vectors of recent rows (their last column: the vector's bytes).
+def recent_of(manifest: dict | None) -> dict | None:
+    """Where a generation's recent passages begin and their vectors are, if it keeps any apart."""
+    value = (manifest or {}).get("recent")
+    ok = isinstance(value, dict) and isinstance(value.get("from"), int) and isinstance(value.get("bytes"), int) \
+        and isinstance(value.get("crc32"), str) and value.get("file") == recent_name(value["from"])
+    return value if ok else None
+
+
+def recent_vectors(index_dir: Path, recent: dict, rows: list[tuple], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """The vectors of some recent rows, from the recent file: (ids, vectors).
 
     Raises:
-        IndexError_: a vector of another size (a damaged row).
+        IndexError_: the file lacks one of them, or is damaged.
     """
+    found = read_recent(index_dir, recent, dim)
     ids = np.array([r[0] for r in rows], dtype=np.int64)
-    vecs = np.zeros((len(rows), dim), dtype=np.float32)
-    for i, r in enumerate(rows):
-        if len(r[-1]) != dim * 4:
-            raise IndexError_(f"passage {r[0]} has a damaged vector in the database: rebuild the index with "
-                              "'onrecord ingest'")
-        vecs[i] = np.frombuffer(r[-1], dtype=np.float32)
-    return ids, vecs
+    missing = [i for i in ids.tolist() if i not in found]
+    if missing:
+        raise IndexError_(f"index file {index_dir / recent['file']} lacks the vectors of {len(missing)} passages: "
+                          "rebuild the index with 'onrecord ingest'")
+    return ids, np.stack([found[i] for i in ids.tolist()]).astype(np.float32)
 
 
 def write_error(index_dir: Path, exc: BaseException) -> IndexError_:

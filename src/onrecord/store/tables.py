@@ -101,11 +101,11 @@ def shared(manifest: dict | None) -> bool:
 
 
 def recent_rows(db: sqlite3.Connection, first: int) -> list[tuple]:
-    """The recent passages (recent.py), ids from `first`: (id, text, topic, asked, speaker, date,
-    transcript id, vector bytes); a passage written to the files has no vector here."""
-    return db.execute("SELECT p.id, p.text, p.topic, p.asked, p.speaker, t.date, p.transcript_id, p.vector "
+    """The recent passages (recent.py), ids from `first`, as the lexical index takes them: (id,
+    text, topic, asked, speaker, date, transcript id)."""
+    return db.execute("SELECT p.id, p.text, p.topic, p.asked, p.speaker, t.date, p.transcript_id "
                       "FROM passages p JOIN transcripts t ON t.id = p.transcript_id WHERE p.id >= ? "
-                      "AND length(p.vector) > 0 ORDER BY p.id", (first,)).fetchall()
+                      "ORDER BY p.id", (first,)).fetchall()
 
 
 def whole_pages(path: Path) -> None:
@@ -387,17 +387,12 @@ class TablesWriter:
         return (row[0] if row else 0) + 1
 
     def recent_rows(self, first: int) -> list[tuple]:
-        """The recent passages this generation holds (with earlier writes' vectors)."""
+        """The recent passages this generation holds."""
         return recent_rows(self.db, first)
 
     def recent_count(self, first: int) -> int:
         """How many passages from id `first` this generation holds."""
         return self.db.execute("SELECT count(*) FROM passages WHERE id >= ?", (first,)).fetchone()[0]
-
-    def set_vectors(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Keep passages' vectors in their rows (recent passages: no vector segment holds them)."""
-        self.db.executemany("UPDATE main.passages SET vector=? WHERE id=?",
-                            [(np.asarray(v, dtype=np.float32).tobytes(), int(i)) for i, v in zip(ids, vectors)])
 
     def lexical_rows(self) -> Iterator[tuple]:
         """Every passage as the lexical index takes it: (id, text, topic, asked, speaker, date, transcript id)."""
@@ -418,7 +413,7 @@ class TablesWriter:
         return self.db.execute("SELECT 1 FROM transcripts WHERE id=?", (tid,)).fetchone() is not None
 
     def add(self, transcript: Transcript, passages: list[Passage]) -> np.ndarray:
-        """The transcript's rows; the new passages' ids (their vectors go to the vector segments only)."""
+        """The transcript's rows; the new passages' ids (their vectors go to the vector files only)."""
         g = self.generation
         self.db.execute(f"INSERT INTO main.transcripts ({TRANSCRIPT_COLUMNS}, added_gen) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (*transcript_to_row(transcript), g))
@@ -485,7 +480,7 @@ class TablesWriter:
             speakers[name] = [n, n_t, aliases] if n else None
         deltas = {t: n for t, n in self._deltas.items() if n}
         self.db.executemany("INSERT OR REPLACE INTO main.patches VALUES (?, ?, ?)",
-                            [(g, "terms", json.dumps(deltas)), (g, "speakers", json.dumps(speakers))])
+                            [(g, "terms", versions.patch_body(deltas)), (g, "speakers", versions.patch_body(speakers))])
         self.db.execute("INSERT OR REPLACE INTO main.generations (gen, added, removed) VALUES (?, ?, ?)",
                         (g, json.dumps(self._added), json.dumps(self._removed)))
         pending = self.db.execute("SELECT count(*) FROM main.patches WHERE gen > ? AND kind='terms'",

@@ -5,7 +5,7 @@
     gen-N/vectors-000003.hnsw        the graph over that segment (the base, from HNSW_THRESHOLD passages)
     gen-N/vectors-000007.faiss       a later, small segment: what a later generation added
     gen-N/vectors.removed.npy        ids removed since their segments were written: searches skip them
-    (in memory)                      the recent passages' vectors, kept in the database (recent.py)
+    INDEX/recent-000000123456.f32    the recent passages' vectors (recent.py), appended to; in memory
 
 A segment is written once and never changed: a new generation hard-links the segments it keeps
 into its folder and writes only a segment of what it adds and the list of what it removed, so a
@@ -23,6 +23,7 @@ import os
 import re
 import threading
 import weakref
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -445,3 +446,56 @@ def write_index(index, path: Path) -> None:
         faiss_module().write_index(index, str(path))
     except RuntimeError as exc:
         raise OSError(f"writing {path.name}: {str(exc).strip().splitlines()[-1]}") from exc
+
+
+# The recent passages' vectors (recent.py): one file an index appends to, INDEX/recent-<first id>.f32,
+# each record a passage id (int64) and its vector (float32). A generation's manifest names the
+# file and how many of its bytes are that generation's (with their crc32): a reader reads no
+# further, and a writer cuts away what a killed writer left past them before it appends.
+RECORD_HEAD = 8
+
+
+def recent_name(first: int) -> str:
+    return f"recent-{first:012d}.f32"
+
+
+def read_recent(index_dir: Path, recent: dict, dim: int) -> dict[int, np.ndarray]:
+    """A generation's recent vectors by passage id.
+
+    Raises:
+        IndexError_: the file is missing, shorter than its manifest says, or damaged.
+    """
+    path = index_dir / recent["file"]
+    size = RECORD_HEAD + 4 * dim
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(recent["bytes"])
+    except OSError:
+        raise IndexError_(f"index file {path} is missing: rebuild the index with 'onrecord ingest'") from None
+    if len(data) != recent["bytes"] or len(data) % size or f"{zlib.crc32(data):08x}" != recent["crc32"]:
+        raise IndexError_(f"index file {path} is corrupt (its checksum does not match the manifest): "
+                          "rebuild the index with 'onrecord ingest'")
+    records = np.frombuffer(data, dtype=np.dtype([("id", "<i8"), ("v", "<f4", (dim,))]))
+    return dict(zip(records["id"].tolist(), records["v"]))
+
+
+def append_recent(index_dir: Path, recent: dict, ids: np.ndarray, vecs: np.ndarray) -> dict:
+    """Append vectors to the recent file after the bytes `recent` names, on disk when this returns;
+    what the manifest is to name now."""
+    path = index_dir / recent["file"]
+    records = np.zeros(len(ids), dtype=np.dtype([("id", "<i8"), ("v", "<f4", (vecs.shape[1],))]))
+    records["id"], records["v"] = ids, vecs
+    data = records.tobytes()
+    new = not path.exists()
+    with open(path, "ab") as fh:
+        fh.truncate(recent["bytes"])  # what a killed writer appended past the published bytes
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    if new:
+        fd = os.open(index_dir, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    return {**recent, "bytes": recent["bytes"] + len(data), "crc32": f"{zlib.crc32(data, int(recent['crc32'], 16)):08x}"}
