@@ -160,3 +160,54 @@ def test_the_recent_file_past_its_published_bytes_is_cut_and_a_damaged_one_named
     (index / recent["file"]).write_bytes(bytes(data))
     with pytest.raises(IndexError_, match=r"recent-\d+\.f32 is corrupt .*rebuild the index"):
         LocalStore(index)
+
+
+PRESS_POINT = Path(__file__).parent / "talking-points" / "nato-2020-01-09-stoltenberg-press-point.txt"  # repeats SEED
+SAID = "if I start to speculate on how we will react"
+
+
+def _said(store, tid: str) -> tuple[str, int]:
+    row = store.tables.db.execute("SELECT transcript_id, start FROM passages WHERE transcript_id=? AND text LIKE ?",
+                                  (tid, f"%{SAID}%")).fetchone()
+    return row[0], row[1]
+
+
+def _under(store, tid: str, other: str) -> int:
+    return store.tables.db.execute("SELECT count(*) FROM repeats WHERE transcript_id=? AND other_id=?",
+                                   (tid, other)).fetchone()[0]
+
+
+def test_a_recent_repeat_is_stored_one_way_and_read_both_ways(tmp_path):
+    """Case: a small write repeating an answer already in the files stores the repeat under its own
+    transcript only (not a row on a page of the older one's), and readers see it both ways; the
+    write that takes it to the files stores the other way too, and nothing changes for readers."""
+    core = _core(tmp_path)
+    assert core.ingest_paths([str(SEED), str(CARTER), str(FORD)]).ok
+    assert core.ingest_paths([str(PRESS_POINT)]).ok
+    store = core.store()
+    seed, press = _tid(store, SEED), _tid(store, PRESS_POINT)
+    assert store.recent is not None and _under(store, press, seed) and not _under(store, seed, press)
+    a, b = _said(store, seed), _said(store, press)
+    both = store.repeats([a, b])
+    assert [o.transcript_id for o, _ in both[a]] == [press] and [o.transcript_id for o, _ in both[b]] == [seed]
+    end = store.tables.db.execute("SELECT end FROM passages WHERE transcript_id=? AND start=?", b).fetchone()[0]
+    assert (both[a][0][0].start, both[a][0][0].end) == (b[1], end)
+    core.compact()
+    store = core.store()
+    assert store.recent is None and _under(store, seed, press) == _under(store, press, seed)
+    assert store.repeats([a, b]) == both
+
+
+def test_removing_what_a_recent_transcript_repeats_forgets_the_repeat(tmp_path):
+    """Case: the older occasion of a repeat stored one way is removed: the recent transcript no
+    longer lists it, and the write that takes the recent passages to the files stores nothing for it."""
+    core = _core(tmp_path)
+    assert core.ingest_paths([str(SEED), str(CARTER), str(FORD)]).ok
+    assert core.ingest_paths([str(PRESS_POINT)]).ok
+    store = core.store()
+    seed, press = _tid(store, SEED), _tid(store, PRESS_POINT)
+    b = _said(store, press)
+    assert store.repeats([b])[b]
+    core.remove([seed])  # held in the files: this write takes the recent passages there too
+    store = core.store()
+    assert store.recent is None and store.repeats([b]) == {} and not _under(store, seed, press)

@@ -71,6 +71,7 @@ class LocalStore:
             self.words = Lexical(data) if lexical and has_lexical(data) else None
             if rows and self.words is not None:
                 self.recent = Recent(rows)
+            self.tables.recent_tids = {r[6] for r in rows}
         except BaseException:
             self.tables.close()
             raise
@@ -252,7 +253,7 @@ class LocalWriter:
         self._removed: list[str] = []
         self.first_new = self.tables.next_id()  # this write's passages have ids from here
         self.recent = recent_of(self.manifest) or new_recent(self.first_new)
-        self.recent_from = self.recent["from"]
+        self.recent_from = self.tables.recent_from = self.recent["from"]
         for f in self.dir.glob("recent-*.f32"):  # of generations before the published one
             if f.name != self.recent["file"]:
                 f.unlink(missing_ok=True)
@@ -367,6 +368,7 @@ class LocalWriter:
             self.words.add(pid, text, topic, asked, speaker, day_of(date), tid)
         if rows:
             self.vectors.add(*recent_vectors(self.dir, self.recent, rows, self.dim))
+        self.tables.mirror(self.recent_from)  # their repeats, and this write's, stored both ways now
         self.words.finish()
         # on disk before publishing: what Tantivy's commit wrote it synced itself (each file), the
         # copied .json files are ours to sync when it did not commit; then the folder, which holds

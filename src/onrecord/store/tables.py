@@ -100,6 +100,11 @@ def shared(manifest: dict | None) -> bool:
     return bool(manifest) and manifest.get("tables") == DB
 
 
+# A repeat the other way round: the row under the other occasion, its passage's end from passages
+MIRROR = "r.other_id, r.other_start, r.transcript_id, r.start, p.end, r.similarity"
+MIRROR_FROM = "FROM repeats r JOIN passages p ON p.transcript_id = r.transcript_id AND p.start = r.start"
+
+
 def recent_rows(db: sqlite3.Connection, first: int) -> list[tuple]:
     """The recent passages (recent.py), ids from `first`, as the lexical index takes them: (id,
     text, topic, asked, speaker, date, transcript id)."""
@@ -131,6 +136,7 @@ class Tables:
         if not path.is_file():
             raise IndexError_(f"index file {path} is missing: rebuild the index with 'onrecord ingest'")
         self.aggregates: versions.Aggregates | None = None
+        self.recent_tids: set[str] = set()  # transcripts of the recent passages (set by the store)
         try:
             whole_pages(path)
             self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
@@ -306,10 +312,16 @@ class Tables:
         try:
             rows = self.db.execute(f"SELECT transcript_id, start, other_id, other_start, other_end, similarity FROM repeats "
                                    f"WHERE transcript_id IN ({_marks(tids)})", tids).fetchall()
+            if self.recent_tids:  # a recent transcript's repeats are stored its way only: turned round here
+                recent = list(self.recent_tids)
+                rows += self.db.execute(
+                    f"SELECT {MIRROR} {MIRROR_FROM} WHERE r.other_id IN ({_marks(tids)}) "
+                    f"AND r.transcript_id IN ({_marks(recent)})",
+                    tids + recent).fetchall()
         except sqlite3.OperationalError:  # an index written before repeats were found
             return {}
         out: dict[tuple[str, int], list[tuple[Occasion, float]]] = {}
-        for r in rows:
+        for r in dict.fromkeys(tuple(r) for r in rows):  # (stored both ways within one write: once)
             if (r[0], r[1]) in wanted:
                 out.setdefault((r[0], r[1]), []).append((Occasion(r[2], r[3], r[4]), r[5]))
         return out
@@ -359,6 +371,7 @@ class TablesWriter:
         self._added: list[str] = []
         self._removed: list[str] = []
         self._repeats: set[tuple] = set()
+        self.recent_from = 1 << 62  # the first recent passage's id (set by the store's writer)
         self.fold = False  # `onrecord compact`: new base tables for the word counts and the registry
 
     @staticmethod
@@ -451,22 +464,41 @@ class TablesWriter:
         for table, where, args in versions.transcript_rows(tid):
             self.db.execute(f"DELETE FROM main.{table} WHERE {where} AND added_gen=?", (*args, g))
             self.db.execute(f"UPDATE main.{table} SET removed_gen=? WHERE {where} AND removed_gen IS NULL", (g, *args))
+        # the repeats naming it that are stored one way, under transcripts from `recent_from` on
+        self.db.execute("DELETE FROM main.repeats WHERE other_id=? AND added_gen=?", (tid, g))
+        self.db.execute("UPDATE main.repeats SET removed_gen=? WHERE other_id=? AND removed_gen IS NULL AND transcript_id "
+                        "IN (SELECT DISTINCT transcript_id FROM passages WHERE id >= ?)", (g, tid, self.recent_from))
         self._repeats = {r for r in self._repeats if tid not in (r[0], r[2])}
         self._removed.append(tid)
         self.n_t, self.n_p = self.n_t - 1, self.n_p - len(rows)
         return np.asarray([r["id"] for r in rows], dtype=np.int64)
 
     def add_repeats(self, pairs: list[RepeatPair]) -> None:
-        """Both ways: each occasion lists the other."""
+        """Each occasion lists the other. A repeat is stored under the occasions this write adds;
+        under one written before (a row on a page of that transcript's, one page for each
+        transcript repeated) only when this write goes to the files (`mirror`): until then
+        readers turn the row round (Tables.repeats)."""
+        mine = set(self._added)
         rows = []
         for p in pairs:
-            for a, b in ((p.a, p.b), (p.b, p.a)):
+            ways = [(a, b) for a, b in ((p.a, p.b), (p.b, p.a)) if a.transcript_id in mine] or [(p.a, p.b), (p.b, p.a)]
+            for a, b in ways:
                 key = (a.transcript_id, a.start, b.transcript_id, b.start)
                 if key not in self._repeats:
                     self._repeats.add(key)
                     rows.append((*key, b.end, p.similarity, self.generation))
         self.db.executemany("INSERT INTO main.repeats (transcript_id, start, other_id, other_start, other_end, "
                             "similarity, added_gen) VALUES (?,?,?,?,?,?,?)", rows)
+
+    def mirror(self, first: int) -> None:
+        """Store the other way round the repeats of the transcripts from passage id `first` on
+        (the recent ones and this write's) that are stored one way."""
+        self.db.execute(
+            f"INSERT INTO main.repeats (transcript_id, start, other_id, other_start, other_end, similarity, added_gen) "
+            f"SELECT {MIRROR}, ? {MIRROR_FROM} WHERE r.transcript_id IN (SELECT DISTINCT transcript_id FROM passages "
+            "WHERE id >= ?) AND NOT EXISTS (SELECT 1 FROM repeats m WHERE m.transcript_id = r.other_id "
+            "AND m.start = r.other_start AND m.other_id = r.transcript_id AND m.other_start = r.start)",
+            (self.generation, first))
 
     def finish(self) -> tuple[int, int]:
         """This generation's patches (word counts, the registry's changed speakers), then commit;

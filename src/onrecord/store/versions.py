@@ -165,6 +165,9 @@ def recover(db: sqlite3.Connection, generation: int) -> None:
         for tid in json.loads(removed):
             for table, where, args in transcript_rows(tid):
                 db.execute(f"UPDATE main.{table} SET removed_gen=NULL WHERE {where} AND removed_gen=?", (*args, gen))
+    if rows:  # repeats they stored or marked for other transcripts' sake (tables.py: one way, `mirror`)
+        db.execute("DELETE FROM main.repeats WHERE added_gen > ?", (generation,))
+        db.execute("UPDATE main.repeats SET removed_gen=NULL WHERE removed_gen > ?", (generation,))
     db.execute("DELETE FROM main.patches WHERE gen > ?", (generation,))
     db.execute("DELETE FROM main.generations WHERE gen > ?", (generation,))
     for name in base_tables(db):
@@ -181,6 +184,8 @@ def purge(db: sqlite3.Connection, generation: int, bases: dict[str, str], folded
             for table, where, args in transcript_rows(tid):
                 db.execute(f"DELETE FROM main.{table} WHERE {where} AND removed_gen=?", (*args, gen))
         db.execute("UPDATE main.generations SET purged=1 WHERE gen=?", (gen,))
+    if done:  # and the repeats marked for other transcripts' sake (tables.py: one way)
+        db.execute("DELETE FROM main.repeats WHERE removed_gen <= ?", (generation - 1,))
     if folded <= generation - 1:
         for name in base_tables(db):
             if name not in bases.values() and _suffix(name) < folded:
