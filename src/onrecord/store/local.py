@@ -5,12 +5,13 @@ FAISS vectors, in generations).
     INDEX/onrecord.sqlite                tables.py, versions.py (one database, rows tagged by generation)
     INDEX/gen-000007/lexical/            lexical.py (segments, linked from generation to generation)
     INDEX/gen-000007/vectors-*           vectors.py (segments, linked likewise)
-    (in memory)                          recent.py (passages kept in the database only)
+    INDEX/recent-000000123456.f32        vectors.py (the recent passages' vectors, appended to)
+    (in memory)                          recent.py (the recent passages' words)
 
-A write costs what it adds. A small one puts its rows and vectors in the database only, beside
-the generation's files (its passages are "recent": searched in memory, recent.py); a larger one,
-or the one that takes the recent passages past their limit, writes a lexical and a vector segment
-holding them all, and links to the rest, in a new generation folder.
+A write costs what it adds. A small one puts its rows in the database and its vectors in the
+recent file, beside the generation's files (its passages are "recent": searched in memory,
+recent.py); a larger one, or the one that takes the recent passages past their limit, writes a
+lexical and a vector segment holding them all, and links to the rest, in a new generation folder.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class LocalStore:
 
     A store never changes generation: a newer generation gets a new store, so a search in flight
     keeps a consistent view while the next request sees the new data.
+
+    `lexical=False` opens no lexical index (a writer reading the previous generation's vectors).
 
     Raises (on open):
         IndexNotFound: no index in the folder.

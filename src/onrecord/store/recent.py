@@ -1,8 +1,8 @@
 """The passages written since the lexical index's last commit, searched in memory.
 
-A small write (local.py) puts its rows, and its passages' vectors, in the database only: no
-lexical segment, no vector segment, no new generation folder, each of which costs a handful of
-new files (on ext4 each new file is ~5 KB of metadata besides its data). Readers load these
+A small write (local.py) puts its rows in the database and appends its passages' vectors to one
+file (vectors.py): no lexical segment, no vector segment, no new generation folder, each of which
+costs a handful of new files (on ext4 a new file is ~5 KB of metadata besides its data). Readers load these
 recent passages (at most RECENT_MAX) when they open a generation: their vectors become an
 in-memory segment (vectors.py), their words this index, whose BM25 scores are those the
 lexical index would give (its formula, k1 1.2, b 0.75, its documents, average length and
@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from .contract import ANSWER
 from .lexical import Lexical, analyzer, day_of, day_range
 
-RECENT_MAX = 2_000  # recent passages: reading them costs ~35 us each when a generation opens
+RECENT_MAX = 2_000  # recent passages: reading their words costs ~90 us each when a generation opens
 K1, B = 1.2, 0.75  # Tantivy's BM25 constants
 _FIELDS = {ANSWER: "answer", "question": "asked"}
 _FILTER = 1.0  # what Tantivy's speaker-set and date-range filters add to a score (constant scorers)
