@@ -64,6 +64,19 @@ def assert_answers(index: Path, transcripts: int) -> None:
     reader.close()
 
 
+def killed_before_publishing(index: Path, paths: list[Path]) -> dict:
+    """An ingest killed with its rows committed and its generation not published (the worst
+    moment for the shared database): the manifest as it was, the one transcript answering. Returns
+    that manifest."""
+    before = read_manifest(index)
+    proc = harness(index, paths, kill_before_publish=True)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == -9 and "committed, killing before publishing" in out
+    assert read_manifest(index) == before
+    assert_answers(index, 1)
+    return before
+
+
 def test_kill_9_at_many_moments_leaves_the_old_index_and_a_rerun_completes(seeded, corpus):
     index = Path(seeded.index)
     moments = ["start", 0.3, 0.8, 1.5, "embedding", "after-embedding", 2.5]
@@ -146,12 +159,7 @@ def test_kill_9_before_publishing_a_small_write_leaves_the_old_generation(seeded
     small.write_text("---\ntitle: Doorstep on the summit\ndate: 2024-07-10\n---\n\n"
                      "Q: Will the summit agree on the capability targets?\n\n"
                      "MS. DOE: Yes. Allies will agree on the capability targets this week.\n")
-    before = read_manifest(index)
-    proc = harness(index, [small], kill_before_publish=True)
-    out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == -9 and "committed, killing before publishing" in out
-    assert read_manifest(index) == before
-    assert_answers(index, 1)
+    before = killed_before_publishing(index, [small])
     reader = LocalStore(index)
     assert reader.lexical(("capability",), (), Filters(), 5) == [] and reader.recent is None
     reader.close()
@@ -236,12 +244,7 @@ def test_kill_9_after_the_rows_are_committed_and_before_publishing(seeded, corpu
     its manifest not yet written. Readers answer from the previous generation and never see the
     rows; the next writer takes them back and a rerun completes."""
     index = Path(seeded.index)
-    before = read_manifest(index)
-    proc = harness(index, [corpus], kill_before_publish=True)
-    out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == -9 and "committed, killing before publishing" in out
-    assert read_manifest(index) == before
-    assert_answers(index, 1)
+    killed_before_publishing(index, [corpus])
     reader = LocalStore(index)
     hits = [pid for pid, _ in reader.lexical(("policy", "topic", "unchanged"), (), Filters(), 50)]
     seed = reader.transcripts()[0].id
