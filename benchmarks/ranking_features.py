@@ -20,6 +20,9 @@ Variants:
   names-out      the cosine of the question with the names of the speakers it names taken out
                  (the topic alone), beside the shipped cosine
   turn-second    a turn ranked by its best passage's score plus a quarter of its second best's
+  transcript-relative
+                 each candidate against the others of its press conference: its cosine and BM25
+                 shares less the best of its transcript's candidates, and whether it is the best
 """
 
 from __future__ import annotations
@@ -120,7 +123,24 @@ def turn_second(item, scores: np.ndarray) -> np.ndarray:
     return np.array([min(1.0, s + bonus[k]) for k, s in zip(keys, scores)])
 
 
-VARIANTS = {"turn-lexical": turn_lexical, "coverage": coverage, "names-out": names_out}
+def transcript_relative(item, ctx) -> np.ndarray:
+    """Each candidate against the others of its own press conference (where most misses lose: a
+    neighbouring answer): its cosine, question-side and answer-side BM25 shares less the best of
+    its transcript's candidates, and whether it is that best by cosine and by question."""
+    tids = [item.rows[i].transcript_id for i in item.ids]
+    cols = [COL["cos"], COL["lex_question"], COL["lex_answer"]]
+    best = {}
+    for t, row in zip(tids, item.x[:, cols]):
+        best[t] = np.maximum(best.get(t, row), row)
+    out = []
+    for t, row in zip(tids, item.x[:, cols]):
+        gap = row - best[t]
+        out.append([*gap, float(gap[0] >= 0), float(gap[1] >= 0 and row[1] > 0)])
+    return np.array(out)
+
+
+VARIANTS = {"turn-lexical": turn_lexical, "coverage": coverage, "names-out": names_out,
+            "transcript-relative": transcript_relative}
 
 
 def held_out(searcher, items, extra, rescore, k: int, seed: int) -> dict:
@@ -168,7 +188,9 @@ def questions(searcher, args) -> list:
 
 
 def main() -> int:
-    args = arguments(__doc__).parse_args()
+    ap = arguments(__doc__)
+    ap.add_argument("--variants", nargs="*", help="the variants to run (default: all)")
+    args = ap.parse_args()
     app = Onrecord(get_settings().model_copy(update={"index": args.index}))
     t0 = time.perf_counter()
     with app.using() as searcher:
@@ -181,15 +203,17 @@ def main() -> int:
         ctx = {"df": df, "n": n, "searcher": searcher,
                "turn_text": {k: " ".join(t for _, t in sorted(v)) for k, v in parts.items()}}
         print(f"{len(items)} questions; {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        chosen = set(args.variants) if args.variants is not None else {*VARIANTS, "turn-second"}
         runs = [("shipped features", None, None)] + [(name, (lambda it, fn=fn: fn(it, ctx)), None)
-                                                     for name, fn in VARIANTS.items()]
-        runs.append(("turn-second", None, turn_second))
+                                                     for name, fn in VARIANTS.items() if name in chosen]
+        if "turn-second" in chosen:
+            runs.append(("turn-second", None, turn_second))
         print(f"held-out folds ({args.folds}-fold over transcripts): R@1 / R@5 / MRR@10 / nDCG@10")
         for label, extra, rescore in runs:
             out = held_out(searcher, items, extra, rescore, args.folds, args.seed)
             cells = [f"{kind} {s['R@1']:.3f} / {s['R@5']:.3f} / {s['MRR@10']:.3f} / {s['nDCG@10']:.3f}"
                      for kind, s in out.items() if kind in ("handwritten", "heading", "self")]
-            print(f"{label:<18}" + "   ".join(cells), flush=True)
+            print(f"{label:<20}" + "   ".join(cells), flush=True)
     return 0
 
 
