@@ -103,6 +103,27 @@ def test_upload_reports_per_file_and_delete(client):
     assert client.get("/api/health").json()["transcripts"] == 2
 
 
+def test_a_small_upload_is_answered_at_once_from_the_recent_passages(client, app):
+    """Case: a briefing uploaded to a running server is a small write (no new files: store/recent.py);
+    the next question is answered from it, and deleting it takes it out again."""
+    from onrecord.store import read_manifest
+
+    before = read_manifest(app.index)
+    doorstep = (b"---\ntitle: Doorstep on the summit\ndate: 2024-07-10\n---\n\n"
+                b"Q: Will the summit agree on the capability targets?\n\n"
+                b"MS. DOE: Yes. Allies will agree on the capability targets this week.\n")
+    r = client.post("/api/transcripts", files=[("files", ("doorstep.md", doorstep, "text/markdown"))])
+    assert r.status_code == 200 and len(r.json()["added"]) == 1, r.text
+    after = read_manifest(app.index)
+    assert after["data"] == before["data"] and after["recent"]["bytes"] > 0
+    answer = client.post("/api/ask", json={"question": "capability targets summit", "top_k": 1}).json()["answers"][0]
+    assert answer["speaker"] == "Ms. Doe" and "capability targets" in answer["text"]
+    tid = r.json()["added"][0]["id"]
+    assert client.delete(f"/api/transcripts/{tid}").json() == {"deleted": tid}
+    answers = client.post("/api/ask", json={"question": "capability targets summit", "top_k": 3}).json()["answers"]
+    assert all(a["speaker"] != "Ms. Doe" for a in answers)
+
+
 def test_oversized_upload_and_missing_files(client):
     big = b"MR. A: " + b"word " * (21 * 1024 * 1024 // 5)
     r = client.post("/api/transcripts", files=[("files", ("big.txt", big, "text/plain"))])
