@@ -8,11 +8,12 @@ added new, so its passages repeat the earlier copies' as talking points) through
 (parse, chunk, embed, repeats, one new generation), one after another, as a newsroom adds its
 briefings; then each is removed again, so the index ends as it began. Reported per round:
 seconds and bytes this process wrote to storage (/proc/self/io write_bytes less
-cancelled_write_bytes: the generation's new files, the database's log). Writers leave their
-pages in SQLite's log, which SQLite copies into the database once it passes 1,000 pages: the log
-is emptied into the database before the rounds (not counted), and that checkpoint after them is
-measured (by the process and by the device) and its share added to each round's figure, so the
-bytes per add are all it costs. That count is the kernel's: on Linux 6.x, which caches a
+cancelled_write_bytes: the generation's new files, the database's log and its checkpoint). A
+writer that closes the database last copies its log into it (when another connection holds it
+open, as a server does, the log stays for SQLite's checkpoint at 1,000 pages): the log is emptied
+into the database before the rounds (not counted), and a checkpoint after them is measured (by
+the process and by the device) and its share added to each round's figure, so the bytes per add
+are all it costs. That count is the kernel's: on Linux 6.x, which caches a
 file in folios of up to 2 MB, a 4 KB write into a cached folio counts the whole folio, so with the
 database in the page cache it reads many times what the disk writes (7-17 MB an add at 100,000
 passages, after the database was read through). Also reported (DISK) is what the block device

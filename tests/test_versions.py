@@ -15,6 +15,7 @@ from conftest import DATA, SEED, FakeEmbedder
 from onrecord.config import Settings
 from onrecord.service import Onrecord
 from onrecord.store import DB, Filters, LocalStore, read_manifest
+from onrecord.store.tables import TablesWriter
 from onrecord.store.vectors import segment_names
 
 CARTER = DATA / "1977-09-21-carter-news-conference.md"
@@ -249,18 +250,17 @@ def test_vectors_are_kept_in_the_segments_only_and_read_back_exactly(tmp_path, m
     db.close()
 
 
-def test_a_write_leaves_its_pages_in_the_log_for_a_later_checkpoint(tmp_path):
-    """Case: a writer that closes the database last does not copy its pages into the database file
-    (every page of an add would reach the disk twice): they stay in SQLite's log, which readers
-    read, until SQLite's own checkpoint writes the pages of many writes once."""
+def test_a_writer_closing_last_copies_its_log_into_the_database(tmp_path):
+    """Case: a writer that closes the database last (an `onrecord ingest`, no server open on it)
+    copies its pages into the database file and leaves no log. A log left for a later checkpoint
+    is copied again whole by every next writer in its own process (the first connection rebuilds
+    SQLite's index of the log without knowing what was copied already): benchmarks/recent_fold.py
+    measured 3-6 MB an add once it passed 1,000 pages."""
     core = _core(tmp_path / "index")
     assert core.ingest_paths([str(SEED)]).ok
     db = Path(core.index) / DB
     before = db.read_bytes()
-    assert core.ingest_paths([str(CARTER)]).ok
-    assert db.read_bytes() == before and Path(f"{db}-wal").stat().st_size > 0
-    reader = LocalStore(core.index)  # as another process opens it: the new rows, from the log
-    try:
-        assert {i.file for i in reader.transcripts()} == {SEED.name, CARTER.name}
-    finally:
-        reader.close()
+    writer = TablesWriter(Path(core.index), read_manifest(Path(core.index)), read_manifest(Path(core.index))["generation"] + 1)
+    writer.add_repeats([])
+    writer.finish()
+    assert not Path(f"{db}-wal").exists() and db.read_bytes() != before

@@ -521,22 +521,8 @@ class TablesWriter:
             self.bases = versions.fold(self.db, versions.Aggregates(self.db, g, self.bases, self.folded), g)
             self.folded = g
         self.db.execute("COMMIT")
-        self._close_keeping_log()
+        self.db.close()
         return self.n_t, self.n_p
-
-    def _close_keeping_log(self) -> None:
-        """Close, leaving the committed pages in the log (as a server's open readers always did).
-        The last connection to close copies the log into the database, so every write would put its
-        pages on disk twice; a read-only connection closed last cannot, and the log stays for
-        SQLite's own checkpoint (a commit past 1,000 pages of log), which writes the pages of many
-        writes once. Readers read the log as they do while a writer runs."""
-        path = self.db.execute("PRAGMA database_list").fetchone()[2]
-        keep = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            keep.execute("SELECT count(*) FROM main.generations").fetchone()  # holds the database open
-            self.db.close()
-        finally:
-            keep.close()
 
     def close(self) -> None:
         """Leave without committing: this generation's rows are rolled back."""
