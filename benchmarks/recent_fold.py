@@ -9,7 +9,8 @@ RECENT_MAX (or past the lexical index's size), which writes them all to a lexica
 segment in a new generation folder. Per add: passages, the recent passages after it, seconds, and
 what the block device wrote (a sync before and after, as small_write.py reads it); then the
 median add, the adds that went to the files, and the bytes an add on average over all of them,
-SQLite's checkpoint of what they left in its log included.
+SQLite's checkpoint of what they left in its log included. --files-only writes every add to the
+files, as before recent passages, for comparison.
 """
 
 from __future__ import annotations
@@ -35,7 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("corpus", type=Path)
     ap.add_argument("--base", type=int, default=50, help="transcripts in the first write")
     ap.add_argument("--work", type=Path, default=Path("/tmp/onrecord-fold"))
+    ap.add_argument("--files-only", action="store_true", help="every write to the files (no recent passages): "
+                                                              "the comparison")
     args = ap.parse_args(argv)
+    if args.files_only:
+        import onrecord.store.local as local
+
+        local.RECENT_MAX = 0
     files = sorted(p for p in args.corpus.iterdir() if p.is_file() and not p.name.startswith("."))
     embedder = make_embedder()
     embedder.embed(["warm up"])
@@ -63,13 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     checkpoint(db)
     share = ((device_written(db) or 0) - (d0 or 0)) / max(1, len(adds))
     small = sorted(w for i, (_, w, _) in enumerate(adds) if i not in folds)
+    big = sorted(adds[i][1] for i in folds)
     times = sorted(t for t, _, _ in adds)
     mean = sum(w for _, w, _ in adds) / len(adds) + share
-    print(f"{len(adds)} adds, {sum(p for _, _, p in adds):,} passages; {len(folds)} to the files "
-          f"({', '.join(f'{adds[i][1] / 1024:,.0f} KB in {adds[i][0]:.2f} s' for i in folds) or 'none'}); "
-          f"the others {small[len(small) // 2] / 1024:,.0f} KB median; add {times[len(times) // 2]:.2f} s median, "
-          f"{times[-1]:.2f} s max; checkpoint after them {share / 1024:,.0f} KB an add; "
-          f"{mean / 1024:,.0f} KB an add in all")
+    print(f"{len(adds)} adds, {sum(p for _, _, p in adds):,} passages; {len(folds)} to the files"
+          + (f" ({big[len(big) // 2] / 1024:,.0f} KB median, {big[-1] / 1024:,.0f} KB max)" if big else "")
+          + (f"; the others {small[len(small) // 2] / 1024:,.0f} KB median" if small else "")
+          + f"; add {times[len(times) // 2]:.2f} s median, {times[-1]:.2f} s max; checkpoint after them "
+          f"{share / 1024:,.0f} KB an add; {mean / 1024:,.0f} KB an add in all")
     return 0
 
 
