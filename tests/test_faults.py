@@ -204,8 +204,8 @@ def test_stale_temporary_generation_is_cleaned_by_the_next_writer(seeded):
     assert_answers(seeded.index, 1)
 
 
-def test_concurrent_questions_while_generations_change(seeded, corpus):
-    """Readers in several threads while another process publishes generations: no errors."""
+def asking_while(core: Onrecord, write) -> None:
+    """Readers in four threads asking while `write()` runs: no error, every answer right."""
     import threading
 
     errors, answered = [], []
@@ -214,7 +214,7 @@ def test_concurrent_questions_while_generations_change(seeded, corpus):
     def ask():
         while not stop.is_set():
             try:
-                r = seeded.ask('"Article 5" retaliate', top_k=3)
+                r = core.ask('"Article 5" retaliate', top_k=3)
                 answered.append(r.answers[0].speaker == "Jens Stoltenberg")
             except Exception as exc:  # any error at all is a failure here
                 errors.append(repr(exc))
@@ -223,6 +223,19 @@ def test_concurrent_questions_while_generations_change(seeded, corpus):
     for t in threads:
         t.start()
     try:
+        write()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not errors, errors[:3]
+    assert answered and all(answered)
+    assert core.store().info.generation == read_manifest(core.index)["generation"]
+
+
+def test_concurrent_questions_while_generations_change(seeded, corpus):
+    """Readers in several threads while another process publishes generations: no errors."""
+    def write():
         for _ in range(2):  # publish, then publish again with nothing new and a removal in between
             proc = harness(seeded.index, [corpus], delay=0.02)
             proc.communicate(timeout=120)
@@ -230,13 +243,27 @@ def test_concurrent_questions_while_generations_change(seeded, corpus):
             other = Onrecord(seeded.settings, embedder=FakeEmbedder())
             ids = [i.id for i in other.store().transcripts() if i.date != "2020-01-06"][:20]
             other.remove(ids)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join()
-    assert not errors, errors[:3]
-    assert answered and all(answered)
-    assert seeded.store().info.generation == read_manifest(seeded.index)["generation"]
+    asking_while(seeded, write)
+
+
+def test_concurrent_questions_while_small_writes_publish(seeded, corpus):
+    """Case: briefings added one at a time by other processes (small writes: rows in the database,
+    vectors appended to the recent file, no new folder) while readers ask: no errors, and the
+    readers' store moves on to each new generation."""
+    files = sorted(corpus.iterdir())
+    first = harness(seeded.index, files[:20])  # to the files: the next ones fit beside them
+    assert first.wait(timeout=120) == 0
+
+    def write():
+        for path in files[20:26]:
+            proc = harness(seeded.index, [path])
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+    before = read_manifest(seeded.index)
+    asking_while(seeded, write)
+    after = read_manifest(seeded.index)
+    assert after["data"] == before["data"] and after["generation"] == before["generation"] + 6
+    assert seeded.store().recent is not None and len(seeded.store().recent) >= 60  # the six, at least
 
 
 def test_kill_9_after_the_rows_are_committed_and_before_publishing(seeded, corpus):

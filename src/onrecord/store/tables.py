@@ -113,14 +113,13 @@ def recent_rows(db: sqlite3.Connection, first: int) -> list[tuple]:
                       "ORDER BY p.id", (first,)).fetchall()
 
 
-def whole_pages(path: Path) -> None:
+def whole_pages(db: sqlite3.Connection, path: Path) -> None:
     """A database file cut short, which SQLite would not notice while its log holds the pages it
-    reads first: a file of whole pages behind a SQLite header, or DatabaseError."""
-    with open(path, "rb") as fh:
-        header = fh.read(100)
-    page = int.from_bytes(header[16:18], "big") if len(header) == 100 else 0
-    page = 65536 if page == 1 else page
-    if not header.startswith(b"SQLite format 3\0") or not page or path.stat().st_size % page:
+    reads first: a file of whole pages, or DatabaseError. By its size only: opening the file
+    here and closing it again would drop every lock this process's SQLite connections hold on it
+    (POSIX locks belong to the process), and a writer elsewhere would then delete the log under them."""
+    page = db.execute("PRAGMA page_size").fetchone()[0]
+    if not page or os.stat(path).st_size % page:
         raise sqlite3.DatabaseError("the file is not whole pages of a SQLite database")
 
 
@@ -138,9 +137,9 @@ class Tables:
         self.aggregates: versions.Aggregates | None = None
         self.recent_tids: set[str] = set()  # transcripts of the recent passages (set by the store)
         try:
-            whole_pages(path)
             self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
             self.db.row_factory = sqlite3.Row
+            whole_pages(self.db, path)
             if shared(manifest):
                 versions.create_views(self.db, manifest["generation"])
                 self.aggregates = versions.Aggregates(self.db, manifest["generation"], versions.bases_of(manifest),
