@@ -69,9 +69,10 @@ def test_recent_passages_score_as_the_lexical_index_scores_them(tmp_path, monkey
 
 
 def test_a_small_write_adds_no_file_and_is_searched_like_the_rest(tmp_path):
-    """Case: a briefing added to an index goes to the database only (the generation's files are
-    the previous one's, not one written or linked), and is found by words, with filters, and by
-    its vectors; `onrecord compact` then writes it to the files, found the same way."""
+    """Case: a briefing added to an index goes to the database and the recent vectors' file only
+    (the generation's files are the previous one's, not one written or linked), and is found by
+    words, with filters, and by its vectors; `onrecord compact` then writes it to the files, found
+    the same way."""
     core = _core(tmp_path)
     assert core.ingest_paths([str(SEED), str(CARTER), str(FORD)]).ok  # a new index: to the files
     before, files = read_manifest(Path(core.index)), _files(core)
