@@ -112,6 +112,7 @@ def test_removing_a_recent_transcript_and_one_in_the_files(tmp_path):
     assert store.lexical(("laos",), (), Filters(), 5) == [] and store.vectors.ntotal == store.info.passages
     assert core.ingest_paths([str(KENNEDY)]).ok  # recent again
     kennedy = _ids(core.store(), _tid(core.store(), KENNEDY))
+    kept = Path(core.index) / read_manifest(Path(core.index))["recent"]["file"]
     core.remove([_tid(core.store(), CARTER)])
     store = core.store()
     assert _files(core) != files and store.recent is None
@@ -119,6 +120,9 @@ def test_removing_a_recent_transcript_and_one_in_the_files(tmp_path):
     assert store.lexical(("resign",), (), Filters(speaker="Carter"), 5) == []
     hits = store.lexical(("laos",), (), Filters(), 5)
     assert hits and {i for i, _ in hits} <= kennedy and store.vectors.ntotal == store.info.passages
+    assert kept.exists()  # the previous generation's readers may still read it
+    core.remove([_tid(core.store(), KENNEDY)])  # the next writer clears it away
+    assert not kept.exists()
 
 
 @pytest.mark.parametrize("limit", [5, 10_000])

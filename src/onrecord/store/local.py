@@ -242,7 +242,7 @@ class LocalWriter:
 
     def _open(self) -> None:
         self.manifest = read_manifest(self.dir)
-        clear_stale(self.dir, (self.manifest or {}).get("data"))
+        clear_stale(self.dir, (self.manifest or {}).get("data"), (recent_of(self.manifest) or {}).get("file"))
         if self.manifest:
             check_model(self.manifest, self.model, self.backend, self.dir)
         self.generation = self.manifest["generation"] + 1 if self.manifest else 1
@@ -257,9 +257,6 @@ class LocalWriter:
         self.first_new = self.tables.next_id()  # this write's passages have ids from here
         self.recent = recent_of(self.manifest) or new_recent(self.first_new)
         self.recent_from = self.tables.recent_from = self.recent["from"]
-        for f in self.dir.glob("recent-*.f32"):  # of generations before the published one
-            if f.name != self.recent["file"]:
-                f.unlink(missing_ok=True)
         if self.previous is None or not has_lexical(self.previous) or not shared(self.manifest):
             self._files()  # a new index, or one from before the lexical index or the shared database
 

@@ -354,7 +354,7 @@ class TablesWriter:
             self.db.execute("PRAGMA journal_mode=WAL")  # readers read while the writer writes
             self.db.execute("PRAGMA synchronous=FULL")  # committed means on disk: the manifest may then name it
             self.db.executescript(versions.SHARED_SCHEMA)
-            self.db.execute("DROP INDEX IF EXISTS main.repeats_other")  # an index from before: versions.transcript_rows
+            self.db.execute("DROP INDEX IF EXISTS main.repeats_other")  # an index from before: versions.repeat_rows
             # one transaction, all or none: what a killed writer left taken back, what no reader can
             # see deleted, then this generation's rows (one commit: a page they share written once)
             self.db.execute("BEGIN IMMEDIATE")
@@ -460,13 +460,9 @@ class TablesWriter:
                                    role="", asked=r["asked"], topic=r["topic"]) for r in rows], -1)
         self._touched.update(r["speaker"] for r in rows if r["role"] == SPOKESPERSON)
         g = self.generation
-        for table, where, args in versions.transcript_rows(tid):
+        for table, where, args in [*versions.transcript_rows(tid), *versions.repeat_rows(tid, self.recent_from)]:
             self.db.execute(f"DELETE FROM main.{table} WHERE {where} AND added_gen=?", (*args, g))
             self.db.execute(f"UPDATE main.{table} SET removed_gen=? WHERE {where} AND removed_gen IS NULL", (g, *args))
-        # the repeats naming it that are stored one way, under transcripts from `recent_from` on
-        self.db.execute("DELETE FROM main.repeats WHERE other_id=? AND added_gen=?", (tid, g))
-        self.db.execute("UPDATE main.repeats SET removed_gen=? WHERE other_id=? AND removed_gen IS NULL AND transcript_id "
-                        "IN (SELECT DISTINCT transcript_id FROM passages WHERE id >= ?)", (g, tid, self.recent_from))
         self._repeats = {r for r in self._repeats if tid not in (r[0], r[2])}
         self._removed.append(tid)
         self.n_t, self.n_p = self.n_t - 1, self.n_p - len(rows)

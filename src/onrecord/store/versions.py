@@ -143,14 +143,22 @@ def read_patch(body: str | bytes) -> dict:
 
 
 def transcript_rows(tid: str) -> list[tuple[str, str, tuple]]:
-    """Where one transcript's rows are in each versioned table: (table, condition, its arguments),
-    in the order to delete them. A repeat belongs to both its occasions and is stored both ways, so
-    the rows naming the transcript as the other occasion are found through its own rows' others
-    (by transcript, the one index: an index by the other occasion would take a page for each
-    occasion a new transcript repeats), and come first, while its own rows still name them."""
-    return [("transcripts", "id=?", (tid,)), ("passages", "transcript_id=?", (tid,)),
-            ("repeats", "other_id=? AND transcript_id IN (SELECT other_id FROM main.repeats WHERE transcript_id=?)",
+    """Where one transcript's rows are in the transcripts and passages tables: (table, condition,
+    its arguments). Its repeats: `repeat_rows`; recovery and purge take repeats by generation."""
+    return [("transcripts", "id=?", (tid,)), ("passages", "transcript_id=?", (tid,))]
+
+
+def repeat_rows(tid: str, recent_from: int) -> list[tuple[str, str, tuple]]:
+    """Where the repeats naming a transcript are, in the order to delete them. A repeat belongs to
+    both its occasions: stored both ways, the rows naming it as the other occasion are found
+    through its own rows' others (by transcript, the one index: an index by the other occasion
+    would take a page for each occasion a new transcript repeats), so they come first, while its
+    own rows still name them; stored one way under a recent transcript (passages from
+    `recent_from` on: tables.py, `mirror`), they are found under those."""
+    return [("repeats", "other_id=? AND transcript_id IN (SELECT other_id FROM main.repeats WHERE transcript_id=?)",
              (tid, tid)),
+            ("repeats", "other_id=? AND transcript_id IN (SELECT DISTINCT transcript_id FROM passages WHERE id >= ?)",
+             (tid, recent_from)),
             ("repeats", "transcript_id=?", (tid,))]
 
 
@@ -165,7 +173,7 @@ def recover(db: sqlite3.Connection, generation: int) -> None:
         for tid in json.loads(removed):
             for table, where, args in transcript_rows(tid):
                 db.execute(f"UPDATE main.{table} SET removed_gen=NULL WHERE {where} AND removed_gen=?", (*args, gen))
-    if rows:  # repeats they stored or marked for other transcripts' sake (tables.py: one way, `mirror`)
+    if rows:  # their repeats, whichever transcript they are stored under (repeat_rows)
         db.execute("DELETE FROM main.repeats WHERE added_gen > ?", (generation,))
         db.execute("UPDATE main.repeats SET removed_gen=NULL WHERE removed_gen > ?", (generation,))
     db.execute("DELETE FROM main.patches WHERE gen > ?", (generation,))
@@ -184,7 +192,7 @@ def purge(db: sqlite3.Connection, generation: int, bases: dict[str, str], folded
             for table, where, args in transcript_rows(tid):
                 db.execute(f"DELETE FROM main.{table} WHERE {where} AND removed_gen=?", (*args, gen))
         db.execute("UPDATE main.generations SET purged=1 WHERE gen=?", (gen,))
-    if done:  # and the repeats marked for other transcripts' sake (tables.py: one way)
+    if done:  # and the repeats they removed, whichever transcript they are stored under (repeat_rows)
         db.execute("DELETE FROM main.repeats WHERE removed_gen <= ?", (generation - 1,))
     if folded <= generation - 1:
         for name in base_tables(db):
