@@ -151,9 +151,9 @@ def test_server_answers_from_the_old_generation_while_an_ingest_runs(seeded, cor
 
 
 def test_kill_9_before_publishing_a_small_write_leaves_the_old_generation(seeded, tmp_path):
-    """Case: a small write (its rows and vectors in the database only, store/recent.py) killed with
-    its rows committed and its generation not published: readers see the old generation; the next
-    writer takes the rows back and a rerun lands."""
+    """Case: a small write (its rows and vectors appended to the recent files, store/rowlog.py and
+    store/recent.py) killed with both appended and its generation not published: readers see the
+    old generation; the next writer cuts what it appended and a rerun lands."""
     index = Path(seeded.index)
     small = tmp_path / "doorstep.md"
     small.write_text("---\ntitle: Doorstep on the summit\ndate: 2024-07-10\n---\n\n"
@@ -247,8 +247,8 @@ def test_concurrent_questions_while_generations_change(seeded, corpus):
 
 
 def test_concurrent_questions_while_small_writes_publish(seeded, corpus):
-    """Case: briefings added one at a time by other processes (small writes: rows in the database,
-    vectors appended to the recent file, no new folder) while readers ask: no errors, and the
+    """Case: briefings added one at a time by other processes (small writes: rows and vectors
+    appended to the recent files, no new folder) while readers ask: no errors, and the
     readers' store moves on to each new generation."""
     files = sorted(corpus.iterdir())
     first = harness(seeded.index, files[:20])  # to the files: the next ones fit beside them

@@ -1,6 +1,7 @@
-"""Recent passages (store/recent.py): a small write keeps its rows in the database and appends its
-vectors to the recent file, searched in memory and scored as the lexical index scores, until a
-write takes them to the lexical and vector files."""
+"""Recent passages (store/recent.py): a small write appends its rows to the rows file
+(store/rowlog.py) and its vectors to the recent vectors' file, searched in memory and scored as
+the lexical index scores, until a write takes them to the database and the lexical and vector
+files."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from conftest import DATA, SEED, FakeEmbedder
 from onrecord.config import Settings
 from onrecord.errors import IndexError_
 from onrecord.service import Onrecord
-from onrecord.store import ANSWER, QUESTION, Filters, LocalStore, read_manifest
+from onrecord.store import ANSWER, QUESTION, Filters, LocalStore, read_manifest, rowlog
 from onrecord.store.recent import NORMS, Recent
 
 CARTER = DATA / "1977-09-21-carter-news-conference.md"
@@ -69,7 +70,7 @@ def test_recent_passages_score_as_the_lexical_index_scores_them(tmp_path, monkey
 
 
 def test_a_small_write_adds_no_file_and_is_searched_like_the_rest(tmp_path):
-    """Case: a briefing added to an index goes to the database and the recent vectors' file only
+    """Case: a briefing added to an index goes to the rows file and the recent vectors' file only
     (the generation's files are the previous one's, not one written or linked), and is found by
     words, with filters, and by its vectors; `onrecord compact` then writes it to the files, found
     the same way."""
@@ -80,7 +81,7 @@ def test_a_small_write_adds_no_file_and_is_searched_like_the_rest(tmp_path):
     after = read_manifest(Path(core.index))
     assert after["generation"] == before["generation"] + 1 and after["data"] == before["data"]
     assert _files(core) == files  # the same files: none written, none linked
-    recent = after["recent"]  # the vectors appended to the recent file, the one file written
+    recent = after["recent"]  # the vectors appended to the recent file (the rows to the rows file)
     assert recent["bytes"] == (Path(core.index) / recent["file"]).stat().st_size > 0
     store = core.store()
     kennedy = _ids(store, _tid(store, KENNEDY))
@@ -100,8 +101,8 @@ def test_a_small_write_adds_no_file_and_is_searched_like_the_rest(tmp_path):
 
 
 def test_removing_a_recent_transcript_and_one_in_the_files(tmp_path):
-    """Case: removing a recent transcript touches the database only; removing one held in the
-    files writes them, and the recent passages go with that write (none left recent)."""
+    """Case: removing a recent transcript writes no file of the generation's; removing one held in
+    the files writes them, and the recent passages go with that write (none left recent)."""
     core = _core(tmp_path)
     assert core.ingest_paths([str(SEED), str(CARTER), str(FORD)]).ok
     files = _files(core)
@@ -216,3 +217,156 @@ def test_removing_what_a_recent_transcript_repeats_forgets_the_repeat(tmp_path):
     core.remove([seed])  # held in the files: this write takes the recent passages there too
     store = core.store()
     assert store.recent is None and store.repeats([b]) == {} and not _under(store, seed, press)
+
+
+def _digest(path: Path) -> str:
+    """The database file's bytes, its log copied in first (what a commit wrote is in one or the other)."""
+    import hashlib
+    import sqlite3
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_small_write_leaves_the_database_as_it_was(tmp_path):
+    """Case: a small write's rows go to the rows file (store/rowlog.py), not the database, whose
+    file is byte for byte what it was; readers see the transcript whole (listed, its text, its
+    turns, its passages by filter) and a write to the files then takes the rows into the database,
+    where readers find the same."""
+    core = _core(tmp_path)
+    assert core.ingest_paths([str(SEED), str(CARTER), str(FORD)]).ok
+    index = Path(core.index)
+    db = index / "onrecord.sqlite"
+    before = _digest(db)
+    assert core.ingest_paths([str(KENNEDY)]).ok
+    small = tmp_path / "doorstep.md"
+    small.write_text("---\ntitle: Doorstep\ndate: 2024-07-10\n---\n\nQ: Will allies agree on the targets?\n\n"
+                     "MS. DOE: Yes, allies will agree on the capability targets this week.\n")
+    assert core.ingest_paths([str(small)]).ok
+    assert _digest(db) == before
+    rows = read_manifest(index)["recent"]["rows"]
+    assert (index / rows["file"]).stat().st_size == rows["bytes"] > 0
+
+    def seen(store):
+        tid = _tid(store, KENNEDY)
+        t = store.transcript(tid)
+        said = store.turn_passages(tid, store.passages(sorted(_ids(store, tid)))[min(_ids(store, tid))].turn_index)
+        return (sorted(i.file for i in store.transcripts()), store.info.transcripts, store.info.passages,
+                sorted(_ids(store, tid)), t.text[:200], [p.text for p in said],
+                sorted(store.tables.allowed_ids(Filters(speaker="Kennedy", since="1961-01-01")).tolist()),
+                [r.speaker for r in store.exchange_passages(tid, said[0].asked)] if said[0].asked else None)
+
+    store = core.store()
+    assert KENNEDY.name in seen(store)[0] and "doorstep.md" in seen(store)[0] and len(seen(store)[3]) > 3
+    assert seen(store)[6] == seen(store)[3]  # Kennedy's passages, by the filter over both databases
+    was = seen(store)
+    core.compact()
+    store = core.store()
+    assert store.recent is None and "rows" not in read_manifest(index)["recent"] and _digest(db) != before
+    assert seen(store) == was
+
+
+def test_a_write_killed_after_taking_the_recent_rows_leaves_them_seen_once(tmp_path, monkeypatch):
+    """Case: the write that takes the recent rows into the database commits, then dies before
+    publishing: readers of the published generation still see each recent transcript and passage
+    once (the committed copies belong to the unpublished generation), and the next writer takes
+    them back and goes on."""
+    core = _core(tmp_path)
+    assert core.ingest_paths([str(SEED), str(CARTER), str(FORD)]).ok
+    assert core.ingest_paths([str(KENNEDY)]).ok
+    assert core.ingest_paths([str(PRESS_POINT)]).ok  # two small writes
+    store = core.store()
+    assert len(rowlog.read(Path(core.index), read_manifest(Path(core.index))["recent"]["rows"])) == 2
+    was = (sorted(i.file for i in store.transcripts()), sorted(_ids(store, _tid(store, KENNEDY))),
+           store.tables.db.execute("SELECT count(*) FROM passages").fetchone()[0])
+    store.close()
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed after the commit, before the manifest")
+    monkeypatch.setattr("onrecord.store.local.publish", killed)
+    with pytest.raises(KeyboardInterrupt):
+        core.compact()
+    monkeypatch.undo()
+    store = LocalStore(Path(core.index))
+    assert store.recent is not None
+    now = (sorted(i.file for i in store.transcripts()), sorted(_ids(store, _tid(store, KENNEDY))),
+           store.tables.db.execute("SELECT count(*) FROM passages").fetchone()[0])
+    assert now == was
+    store.close()
+    core = _core(tmp_path)
+    small = tmp_path / "doorstep.md"
+    small.write_text("---\ntitle: Doorstep\ndate: 2024-07-10\n---\n\nQ: Will allies agree on the targets?\n\n"
+                     "MS. DOE: Yes, allies will agree on the capability targets this week.\n")
+    assert core.ingest_paths([str(small)]).ok
+    store = core.store()
+    assert store.tables.db.execute("SELECT count(*) FROM passages").fetchone()[0] == was[2] + len(
+        _ids(store, _tid(store, small)))
+    assert sorted(_ids(store, _tid(store, KENNEDY))) == was[1]
+    core.compact()
+    store = core.store()
+    assert store.tables.db.execute("SELECT count(*) FROM passages").fetchone()[0] == store.info.passages
+    assert sorted(_ids(store, _tid(store, KENNEDY))) == was[1] and store.vectors.ntotal == store.info.passages
+
+
+def test_the_rows_file_past_its_published_bytes_is_cut_and_a_damaged_one_named(tmp_path):
+    """Case: what a killed writer appended to the rows file past the bytes the manifest names is
+    never read and is cut away by the next writer; a damaged rows file is reported with the fix."""
+    core = _core(tmp_path)
+    assert core.ingest_paths([str(SEED), str(CARTER), str(FORD)]).ok
+    assert core.ingest_paths([str(KENNEDY)]).ok
+    index = Path(core.index)
+    rows = read_manifest(index)["recent"]["rows"]
+    with open(index / rows["file"], "ab") as fh:
+        fh.write(b"half a record from a killed writer")
+    assert core.store().recent is not None
+    small = tmp_path / "doorstep.md"
+    small.write_text("---\ntitle: Doorstep\ndate: 2024-07-10\n---\n\nQ: Will allies agree on the targets?\n\n"
+                     "MS. DOE: Yes, allies will agree on the capability targets this week.\n")
+    assert core.ingest_paths([str(small)]).ok
+    rows = read_manifest(index)["recent"]["rows"]
+    assert (index / rows["file"]).stat().st_size == rows["bytes"]
+    assert core.store().lexical(("capability",), (), Filters(), 5) and core.store().lexical(("laos",), (), Filters(), 5)
+    data = bytearray((index / rows["file"]).read_bytes())
+    data[10] ^= 0xFF
+    (index / rows["file"]).write_bytes(bytes(data))
+    with pytest.raises(IndexError_, match=r"recent-\d+\.rows is corrupt .*rebuild the index"):
+        LocalStore(index)
+
+
+def test_recent_rows_in_the_database_from_before_the_rows_file(tmp_path):
+    """Case: an index whose small writes kept their rows in the database (as before
+    store/rowlog.py: the manifest's recent passages name no rows file) is read as it is; a new small
+    write goes to a rows file beside them; removing one of the older recent transcripts writes the
+    files (the database holds it, and a small write changes nothing there); every count agrees."""
+    import json
+    import sqlite3
+    core = _core(tmp_path)
+    assert core.ingest_paths([str(SEED), str(CARTER), str(FORD)]).ok
+    assert core.ingest_paths([str(KENNEDY)]).ok
+    index = Path(core.index)
+    manifest = read_manifest(index)
+    db = sqlite3.connect(index / "onrecord.sqlite")
+    rowlog.replay(db, "main", rowlog.read(index, manifest["recent"].pop("rows")), manifest["recent"]["from"])
+    db.commit()
+    db.close()
+    (index / "manifest.json").write_text(json.dumps(manifest))
+
+    def counts(store):
+        n = store.tables.db.execute("SELECT count(*) FROM passages").fetchone()[0]
+        return n, store.info.passages, store.vectors.ntotal
+
+    store = core.store()
+    kennedy = _ids(store, _tid(store, KENNEDY))
+    assert store.recent is not None and set(store.recent.ids) == kennedy and len(set(counts(store))) == 1
+    small = tmp_path / "doorstep.md"
+    small.write_text("---\ntitle: Doorstep\ndate: 2024-07-10\n---\n\nQ: Will allies agree on the targets?\n\n"
+                     "MS. DOE: Yes, allies will agree on the capability targets this week.\n")
+    assert core.ingest_paths([str(small)]).ok
+    store = core.store()
+    assert "rows" in read_manifest(index)["recent"] and len(set(counts(store))) == 1
+    assert set(store.recent.ids) == kennedy | _ids(store, _tid(store, small))
+    core.remove([_tid(store, KENNEDY)])
+    store = core.store()
+    assert store.recent is None and len(set(counts(store))) == 1
+    assert KENNEDY.name not in {i.file for i in store.transcripts()} and store.lexical(("capability",), (), Filters(), 5)

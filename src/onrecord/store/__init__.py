@@ -1,7 +1,7 @@
 """The index: one contract (contract.py), two stores.
 
     a folder                      local.py: SQLite + Tantivy + FAISS in generations (manifest.py, tables.py,
-                                  lexical.py, vectors.py)
+                                  versions.py, lexical.py, vectors.py; recent.py and rowlog.py: small writes)
     milvus://HOST:PORT/NAME       milvus/: a Milvus server or cluster
     milvus-lite:///PATH/FILE.db   milvus/: Milvus Lite, in this process
 

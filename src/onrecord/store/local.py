@@ -6,12 +6,15 @@ FAISS vectors, in generations).
     INDEX/gen-000007/lexical/            lexical.py (segments, linked from generation to generation)
     INDEX/gen-000007/vectors-*           vectors.py (segments, linked likewise)
     INDEX/recent-000000123456.f32        vectors.py (the recent passages' vectors, appended to)
-    (in memory)                          recent.py (the recent passages' words)
+    INDEX/recent-000000123456.rows       rowlog.py (the recent passages' rows, appended to)
+    (in memory)                          recent.py (the recent passages' words), tables.py (their rows)
 
-A write costs what it adds. A small one puts its rows in the database and its vectors in the
-recent file, beside the generation's files (its passages are "recent": searched in memory,
-recent.py); a larger one, or the one that takes the recent passages past their limit, writes a
-lexical and a vector segment holding them all, and links to the rest, in a new generation folder.
+A write costs what it adds. A small one appends its rows to the rows file and its vectors to the
+recent vectors' file, beside the generation's files, and leaves the database as it was (its
+passages are "recent": searched in memory, recent.py); a larger one, a removal of a transcript the
+database holds, or the one that takes the recent passages past their limit, writes their rows to
+the database and a lexical and a vector segment holding them all, linked to the rest, in a new
+generation folder.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import numpy as np
 from ..errors import IndexError_, IndexNotFound
 from ..models import Occasion, Passage, RepeatPair, Transcript, TranscriptInfo
 from ..registry import Speaker
+from . import rowlog
 from .contract import ANSWER, Filters, IndexInfo, PassageRecord
 from .lexical import Lexical, LexicalWriter, day_of
 from .lexical import exists as has_lexical
@@ -63,10 +67,10 @@ class LocalStore:
         data = self.dir / manifest["data"]
         if verify:
             verify_files(data, manifest.get("checksums", {}))
-        self.tables = Tables(self.dir, manifest)
+        recent = recent_of(manifest)
+        self.tables = Tables(self.dir, manifest, rowlog.read(self.dir, recent.get("rows")) if recent else [])
         self.recent: Recent | None = None
         try:
-            recent = recent_of(manifest)
             rows = self.tables.recent_rows(recent["from"]) if recent else []
             vectors = recent_vectors(self.dir, recent, rows, manifest["dim"]) if rows else None
             self.vectors = Vectors(data, manifest["dim"], self.tables.n_passages, graph, vectors)
@@ -242,7 +246,8 @@ class LocalWriter:
 
     def _open(self) -> None:
         self.manifest = read_manifest(self.dir)
-        clear_stale(self.dir, (self.manifest or {}).get("data"), (recent_of(self.manifest) or {}).get("file"))
+        recent = recent_of(self.manifest) or {}
+        clear_stale(self.dir, (self.manifest or {}).get("data"), [recent.get("file"), (recent.get("rows") or {}).get("file")])
         if self.manifest:
             check_model(self.manifest, self.model, self.backend, self.dir)
         self.generation = self.manifest["generation"] + 1 if self.manifest else 1
@@ -254,8 +259,11 @@ class LocalWriter:
         self.words: LexicalWriter | None = None
         self._docs: list[tuple] = []  # this write's lexical documents until then
         self._removed: list[str] = []
+        if recent:  # the rows of the recent generations' small writes, which this write sees
+            self.tables.recent_from = recent["from"]
+            self.tables.take_recent(rowlog.read(self.dir, recent.get("rows")))
         self.first_new = self.tables.next_id()  # this write's passages have ids from here
-        self.recent = recent_of(self.manifest) or new_recent(self.first_new)
+        self.recent = recent or new_recent(self.first_new)
         self.recent_from = self.tables.recent_from = self.recent["from"]
         if self.previous is None or not has_lexical(self.previous) or not shared(self.manifest):
             self._files()  # a new index, or one from before the lexical index or the shared database
@@ -336,6 +344,7 @@ class LocalWriter:
         Raises:
             NotFound: no such transcript.
         """
+        stored = self.tables.in_database(tid)
         ids = self.tables.remove(tid)
         if len(ids):
             self.vectors.remove(ids)
@@ -343,8 +352,8 @@ class LocalWriter:
         self._removed.append(tid)
         if self.words is not None:
             self.words.remove(tid)
-        elif len(ids) and int(ids.min()) < self.recent_from:
-            self._files()  # in the files: its deletion is written there
+        elif stored:
+            self._files()  # in the files and the database (or recent in the database: before rowlog.py)
 
     def compact(self) -> None:
         """Make this generation's vectors one segment (its graph rebuilt, removed vectors dropped), its
@@ -356,12 +365,15 @@ class LocalWriter:
     def commit(self) -> IndexInfo:
         """Publish the new generation atomically: files on disk, rows committed, then the manifest."""
         self._close_base()
-        if self.words is None and not self._fits(self.tables.recent_count(self.recent_from)):
+        if self.words is None and (not self._fits(self.tables.recent_count(self.recent_from)) or self.tables.needs_fold()):
             self._files()
-        if self.words is None:  # rows in the database, vectors appended to the recent file
+        if self.words is None:  # rows appended to the rows file, vectors to the recent vectors' file
+            record, n_t, n_p = self.tables.finish_recent()
             ids, vecs = self.vectors.pending()
             recent = append_recent(self.dir, self.recent, ids, vecs) if len(ids) else self.recent
-            return self._publish(None, [], [], recent)
+            recent = {**recent, "rows": rowlog.append(self.dir, self.recent.get("rows") or rowlog.empty(self.recent_from),
+                                                      record)}
+            return self._publish(None, [], [], recent, (n_t, n_p))
         # the recent passages of earlier writes join the files; this write's own are there already
         rows = [r for r in self.tables.recent_rows(self.recent_from) if r[0] < self.first_new]
         for pid, text, topic, asked, speaker, date, tid in rows:
@@ -381,8 +393,10 @@ class LocalWriter:
         written, linked = self.vectors.write(self.tmp, self.generation)
         return self._publish(self.tmp, written, linked, new_recent(self.tables.next_id()))
 
-    def _publish(self, folder: Path | None, written: list[str], linked: list[str], recent: dict) -> IndexInfo:
-        n_t, n_p = self.tables.finish()  # after this the rows are there, unseen until the manifest names them
+    def _publish(self, folder: Path | None, written: list[str], linked: list[str], recent: dict,
+                 counts: tuple[int, int] | None = None) -> IndexInfo:
+        # after this the rows are there, unseen until the manifest names them
+        n_t, n_p = counts or self.tables.finish()
         manifest = {"model": self.model, "backend": self.backend, "dim": self.dim, "transcripts": n_t, "passages": n_p,
                     "tables": DB, "bases": self.tables.bases, "folded": self.tables.folded, "recent": recent}
         self.manifest = publish(self.dir, folder, self.generation, manifest, written, linked)
@@ -424,6 +438,11 @@ def recent_of(manifest: dict | None) -> dict | None:
     value = (manifest or {}).get("recent")
     ok = isinstance(value, dict) and isinstance(value.get("from"), int) and isinstance(value.get("bytes"), int) \
         and isinstance(value.get("crc32"), str) and value.get("file") == recent_name(value["from"])
+    rows = value.get("rows") if ok else None
+    if rows is not None and not (isinstance(rows, dict) and rows.get("file") == rowlog.rows_name(value["from"])
+                                 and isinstance(rows.get("bytes"), int) and isinstance(rows.get("crc32"), str)):
+        raise IndexError_("the manifest of the index names no valid rows file: "
+                          "rebuild the index with 'onrecord ingest'")
     return value if ok else None
 
 

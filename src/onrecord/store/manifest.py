@@ -185,14 +185,15 @@ class Lock:
                 pass
 
 
-def clear_stale(index_dir: Path, current: str | None, recent: str | None = None) -> None:
-    """Remove half-written folders, generations a crash left behind, and recent vectors' files
-    (vectors.py) of generations before the published one (the writer holds the lock)."""
+def clear_stale(index_dir: Path, current: str | None, recent: list[str | None] = ()) -> None:
+    """Remove half-written folders, generations a crash left behind, and the recent passages'
+    files (their vectors: vectors.py; their rows: rowlog.py) of generations before the published
+    one (the writer holds the lock)."""
     for stale in index_dir.glob("gen-*"):
         if stale.is_dir() and stale.name != current:
             shutil.rmtree(stale, ignore_errors=True)
-    for stale in index_dir.glob("recent-*.f32"):
-        if stale.name != recent:
+    for stale in [*index_dir.glob("recent-*.f32"), *index_dir.glob("recent-*.rows")]:
+        if stale.name not in recent:
             stale.unlink(missing_ok=True)
 
 

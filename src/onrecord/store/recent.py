@@ -1,7 +1,7 @@
 """The passages written since the lexical index's last commit, searched in memory.
 
-A small write (local.py) puts its rows in the database and appends its passages' vectors to one
-file (vectors.py): no lexical segment, no vector segment, no new generation folder, each of which
+A small write (local.py) appends its rows to one file (rowlog.py) and its passages' vectors to
+another (vectors.py): no lexical segment, no vector segment, no new generation folder, each of which
 costs a handful of new files (on ext4 a new file is ~5 KB of metadata besides its data). Readers load these
 recent passages (at most RECENT_MAX) when they open a generation: their vectors become an
 in-memory segment (vectors.py), their words this index, whose BM25 scores are those the

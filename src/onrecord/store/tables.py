@@ -2,6 +2,8 @@
 
     INDEX/onrecord.sqlite            one database for all generations (versions.py)
     gen-N/onrecord.sqlite            an index written before that: a database per generation
+    (in memory, attached: recent)    the rows of the generation's small writes (rowlog.py), read
+                                     beside the database through views over both (`Tables._each`)
 
 The only module that writes SQL besides versions.py. Reads return the store contract's records.
 Lexical search is Tantivy's (lexical.py); an index written before that kept an FTS5 table, read
@@ -27,10 +29,11 @@ from ..errors import IndexError_, NotFound
 from ..models import SPOKESPERSON, Exchange, Occasion, Passage, RepeatPair, Transcript, TranscriptInfo, Turn
 from ..registry import Speaker, is_generic
 from ..terms import terms_of
-from . import versions
+from . import rowlog, versions
 from .contract import ANSWER, Filters, PassageRecord
 
 DB = "onrecord.sqlite"
+CACHE_KB = 131072  # a writer's page cache: a replay of RECENT_MAX recent passages' rows and their pages
 
 # An index written before the lexical index (lexical.py) searched this FTS5 table; its next write
 # drops it. The answer side of a passage (the speaker is a ranking feature of its own) and the question side
@@ -102,7 +105,7 @@ def shared(manifest: dict | None) -> bool:
 
 # A repeat the other way round: the row under the other occasion, its passage's end from passages
 MIRROR = "r.other_id, r.other_start, r.transcript_id, r.start, p.end, r.similarity"
-MIRROR_FROM = "FROM repeats r JOIN passages p ON p.transcript_id = r.transcript_id AND p.start = r.start"
+MIRROR_FROM = "FROM {r} r JOIN {p} p ON p.transcript_id = r.transcript_id AND p.start = r.start"
 
 
 def recent_rows(db: sqlite3.Connection, first: int) -> list[tuple]:
@@ -130,7 +133,9 @@ class Tables:
         IndexError_: the file is missing or corrupt.
     """
 
-    def __init__(self, index_dir: Path, manifest: dict):
+    def __init__(self, index_dir: Path, manifest: dict, recent: list[dict] = ()):
+        """`recent`: the records of the generation's small writes (rowlog.py), read into memory
+        beside the database."""
         path = Path(index_dir) / DB if shared(manifest) else Path(index_dir) / manifest["data"] / DB
         if not path.is_file():
             raise IndexError_(f"index file {path} is missing: rebuild the index with 'onrecord ingest'")
@@ -140,10 +145,20 @@ class Tables:
             self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
             self.db.row_factory = sqlite3.Row
             whole_pages(self.db, path)
+            self.schemas: tuple[str, ...] = ("main",)
+            self.in_memory: set[str] = set()  # the transcripts whose rows are in the attached database
+            if shared(manifest) and recent:
+                self.db.execute("ATTACH ':memory:' AS recent")
+                self.db.executescript(versions.schema_in("recent"))
+                # (in memory an index costs no write: a recent transcript's repeats turned round by it)
+                self.db.execute("CREATE INDEX recent.repeats_other ON repeats(other_id)")
+                rowlog.replay(self.db, "recent", list(recent), manifest["recent"]["from"])
+                self.schemas = ("main", "recent")
+                self.in_memory = {r[0] for r in self.db.execute("SELECT id FROM recent.transcripts")}
             if shared(manifest):
-                versions.create_views(self.db, manifest["generation"])
+                versions.create_views(self.db, manifest["generation"], self.schemas)
                 self.aggregates = versions.Aggregates(self.db, manifest["generation"], versions.bases_of(manifest),
-                                                      versions.folded_at(manifest))
+                                                      versions.folded_at(manifest), rowlog.patches(list(recent)))
                 self.n_passages = int(manifest.get("passages", 0))
             else:
                 self.n_passages = self.db.execute("SELECT count(*) FROM passages").fetchone()[0]
@@ -157,7 +172,11 @@ class Tables:
         self.db.close()
 
     def recent_rows(self, first: int) -> list[tuple]:
-        return recent_rows(self.db, first)
+        if self.schemas == ("main",):
+            return recent_rows(self.db, first)
+        sql, args = self._each("SELECT p.id, p.text, p.topic, p.asked, p.speaker, t.date, p.transcript_id FROM {p} p "
+                               "JOIN {t} t ON t.id = p.transcript_id WHERE p.id >= ?", [first])
+        return self.db.execute(f"SELECT * FROM ({sql}) ORDER BY id", args).fetchall()
 
     def _where(self, f: Filters) -> tuple[str, list]:
         where, args = [], []
@@ -175,12 +194,22 @@ class Tables:
             args.append(f.transcript)
         return " AND ".join(where), args
 
+    def _each(self, sql: str, args: list | tuple = ()) -> str:
+        """One query over the views of each database (`{p}`, `{t}`, `{r}`: its passages, transcripts,
+        repeats), joined by UNION ALL, and the arguments for it: SQLite plans a join of two views
+        that are each a UNION ALL as a scan; a passage and its transcript are in the same database."""
+        if self.schemas == ("main",):
+            return sql.format(p="passages", t="transcripts", r="repeats"), list(args)
+        arms = [sql.format(p=f"passages_{s}", t=f"transcripts_{s}", r=f"repeats_{s}") for s in self.schemas]
+        return " UNION ALL ".join(arms), list(args) * len(arms)
+
     def allowed_ids(self, f: Filters) -> np.ndarray | None:
         """The ids within the filters (None: no filters)."""
         where, args = self._where(f)
         if not where:
             return None
-        rows = self.db.execute(f"SELECT p.id FROM passages p JOIN transcripts t ON t.id = p.transcript_id WHERE {where}", args)
+        rows = self.db.execute(*self._each(f"SELECT p.id FROM {{p}} p JOIN {{t}} t ON t.id = p.transcript_id WHERE {where}",
+                                           args))
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
     def speaker_ids(self, name: str) -> np.ndarray:
@@ -212,17 +241,19 @@ class Tables:
     def passages(self, ids: list[int]) -> dict[int, PassageRecord]:
         if not ids:
             return {}
-        rows = self.db.execute(f"SELECT {_PASSAGE} FROM passages p JOIN transcripts t ON t.id = p.transcript_id "
-                               f"WHERE p.id IN ({_marks(ids)})", ids)
+        rows = self.db.execute(*self._each(f"SELECT {_PASSAGE} FROM {{p}} p JOIN {{t}} t ON t.id = p.transcript_id "
+                                           f"WHERE p.id IN ({_marks(ids)})", ids))
         return {r[0]: _record(r) for r in rows}
 
     def turn_shapes(self, turns: set[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, int]]:
-        sql = "SELECT min(start), count(*) FROM passages WHERE transcript_id=? AND turn_index=?"
-        return {key: tuple(self.db.execute(sql, key).fetchone()) for key in turns}  # one look-up per turn (index)
+        sql = "SELECT min(start), count(*) FROM {} WHERE transcript_id=? AND turn_index=?"
+        table = {s: f"passages_{s}" if len(self.schemas) > 1 else "passages" for s in self.schemas}
+        return {key: tuple(self.db.execute(sql.format(table["recent" if key[0] in self.in_memory else "main"]),
+                                           key).fetchone()) for key in turns}  # one look-up per turn (index)
 
     def _passages_where(self, where: str, args: tuple) -> list[PassageRecord]:
-        rows = self.db.execute(f"SELECT {_PASSAGE} FROM passages p JOIN transcripts t ON t.id = p.transcript_id "
-                               f"WHERE {where} ORDER BY p.turn_index, p.start", args)
+        sql, args = self._each(f"SELECT {_PASSAGE} FROM {{p}} p JOIN {{t}} t ON t.id = p.transcript_id WHERE {where}", args)
+        rows = self.db.execute(f"SELECT * FROM ({sql}) ORDER BY turn_index, start", args)
         return [_record(r) for r in rows]
 
     def turn_passages(self, tid: str, turn_index: int) -> list[PassageRecord]:
@@ -232,14 +263,14 @@ class Tables:
         return self._passages_where("p.transcript_id=? AND p.asked=?", (tid, asked))
 
     def iter_records(self) -> Iterator[PassageRecord]:
-        rows = self.db.execute(f"SELECT {_PASSAGE} FROM passages p JOIN transcripts t "
-                               "ON t.id = p.transcript_id ORDER BY p.id")
-        for r in rows:
+        sql, args = self._each(f"SELECT {_PASSAGE} FROM {{p}} p JOIN {{t}} t ON t.id = p.transcript_id")
+        for r in self.db.execute(f"SELECT * FROM ({sql}) ORDER BY id", args):
             yield _record(r)
 
     def transcripts(self, limit: int | None, offset: int) -> list[TranscriptInfo]:
-        rows = self.db.execute(f"SELECT {_INFO} FROM transcripts t ORDER BY t.date, t.file LIMIT ? OFFSET ?",
-                               (-1 if limit is None else limit, offset))
+        sql, args = self._each(f"SELECT {_INFO} FROM {{t}} t")
+        rows = self.db.execute(f"SELECT * FROM ({sql}) ORDER BY date, file LIMIT ? OFFSET ?",
+                               (*args, -1 if limit is None else limit, offset))
         return [_info(r) for r in rows]
 
     def transcript_info(self, tid: str) -> TranscriptInfo:
@@ -298,9 +329,9 @@ class Tables:
         return [s for s in found if not is_generic(s.name)]
 
     def asked_questions(self, limit: int) -> list[tuple[str, str]]:
-        rows = self.db.execute(
-            "SELECT p.transcript_id, p.asked FROM passages p JOIN transcripts t ON t.id = p.transcript_id "
-            "WHERE p.asked IS NOT NULL ORDER BY t.date DESC, p.id LIMIT ?", (limit,))
+        sql, args = self._each("SELECT p.transcript_id, p.asked, t.date, p.id FROM {p} p JOIN {t} t "
+                               "ON t.id = p.transcript_id WHERE p.asked IS NOT NULL")
+        rows = self.db.execute(f"SELECT * FROM ({sql}) ORDER BY date DESC, id LIMIT ?", (*args, limit))
         return [(r[0], r[1]) for r in rows]
 
     def repeats(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], list[tuple[Occasion, float]]]:
@@ -313,10 +344,9 @@ class Tables:
                                    f"WHERE transcript_id IN ({_marks(tids)})", tids).fetchall()
             if self.recent_tids:  # a recent transcript's repeats are stored its way only: turned round here
                 recent = list(self.recent_tids)
-                rows += self.db.execute(
+                rows += self.db.execute(*self._each(
                     f"SELECT {MIRROR} {MIRROR_FROM} WHERE r.other_id IN ({_marks(tids)}) "
-                    f"AND r.transcript_id IN ({_marks(recent)})",
-                    tids + recent).fetchall()
+                    f"AND r.transcript_id IN ({_marks(recent)})", tids + recent)).fetchall()
         except sqlite3.OperationalError:  # an index written before repeats were found
             return {}
         out: dict[tuple[str, int], list[tuple[Occasion, float]]] = {}
@@ -353,13 +383,20 @@ class TablesWriter:
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")  # readers read while the writer writes
             self.db.execute("PRAGMA synchronous=FULL")  # committed means on disk: the manifest may then name it
+            # the recent rows replayed into this transaction (take_recent) stay in memory: a write that
+            # stays small rolls them back, and pages spilled to the log on the way would be written for nothing
+            self.db.execute(f"PRAGMA cache_size={-CACHE_KB}")
+            self.db.execute("PRAGMA temp_store=MEMORY")  # and the savepoint's journal of them (a temporary file)
             self.db.executescript(versions.SHARED_SCHEMA)
             self.db.execute("DROP INDEX IF EXISTS main.repeats_other")  # an index from before: versions.repeat_rows
             # one transaction, all or none: what a killed writer left taken back, what no reader can
             # see deleted, then this generation's rows (one commit: a page they share written once)
             self.db.execute("BEGIN IMMEDIATE")
+            state = self._state()
             versions.recover(self.db, published)
             versions.purge(self.db, published, self.bases, self.folded)
+            self._cleared = self._state() != state  # what a write that stays small keeps
+            self.db.execute("SAVEPOINT rows")
             versions.create_views(self.db, generation)
             self.aggregates = versions.Aggregates(self.db, published, self.bases, self.folded)
         except BaseException:
@@ -372,6 +409,27 @@ class TablesWriter:
         self._repeats: set[tuple] = set()
         self.recent_from = 1 << 62  # the first recent passage's id (set by the store's writer)
         self.fold = False  # `onrecord compact`: new base tables for the word counts and the registry
+        self.published = published
+        self._replayed: list[dict] = []  # the recent generations' records (rowlog.py), in this transaction
+        self.in_rows: set[str] = set()  # the transcripts those records added
+
+    def in_database(self, tid: str) -> bool:
+        """Whether a transcript's rows are in the database, where a write that stays small changes
+        nothing (not added by the recent generations' records, nor by this write)."""
+        return tid not in self.in_rows and tid not in self._added
+
+    def take_recent(self, records: list[dict]) -> None:
+        """The recent generations' rows (rowlog.py) into this transaction, so that this write sees
+        the index whole, as if every small write had gone to the database."""
+        if records:
+            rowlog.replay(self.db, "main", records, self.recent_from)
+            self._replayed = records
+            self.in_rows = {r[0] for rec in records for r in rec["rows"]["transcripts"]}
+            self.aggregates = versions.Aggregates(self.db, self.published, self.bases, self.folded)
+
+    def _state(self) -> tuple[int, int]:
+        """What tells a change in this transaction: rows changed, and the schema (a table dropped)."""
+        return self.db.total_changes, self.db.execute("PRAGMA schema_version").fetchone()[0]
 
     @staticmethod
     def _move(old: Path, path: Path) -> bool:
@@ -490,14 +548,79 @@ class TablesWriter:
         (the recent ones and this write's) that are stored one way."""
         self.db.execute(
             f"INSERT INTO main.repeats (transcript_id, start, other_id, other_start, other_end, similarity, added_gen) "
-            f"SELECT {MIRROR}, ? {MIRROR_FROM} WHERE r.transcript_id IN (SELECT DISTINCT transcript_id FROM passages "
+            f"SELECT {MIRROR}, ? {MIRROR_FROM.format(r='repeats', p='passages')} WHERE r.transcript_id IN (SELECT DISTINCT transcript_id FROM passages "
             "WHERE id >= ?) AND NOT EXISTS (SELECT 1 FROM repeats m WHERE m.transcript_id = r.other_id "
             "AND m.start = r.other_start AND m.other_id = r.transcript_id AND m.other_start = r.start)",
             (self.generation, first))
 
     def finish(self) -> tuple[int, int]:
         """This generation's patches (word counts, the registry's changed speakers), then commit;
-        the numbers of transcripts and passages it holds."""
+        the numbers of transcripts and passages it holds. The recent generations' rows replayed
+        here become this generation's own."""
+        if self._replayed:
+            self._own_recent()
+        self._patches()
+        g = self.generation
+        pending = self.db.execute("SELECT count(*) FROM main.patches WHERE gen > ? AND kind='terms'",
+                                  (self.folded,)).fetchone()[0]
+        if self.fold or pending > versions.MAX_PATCHES:
+            self.bases = versions.fold(self.db, versions.Aggregates(self.db, g, self.bases, self.folded), g)
+            self.folded = g
+        self.db.execute("COMMIT")
+        self.db.close()
+        return self.n_t, self.n_p
+
+    def needs_fold(self) -> bool:
+        """Whether this write must fold the patches into new base tables (then it writes files)."""
+        pending = self.db.execute("SELECT count(*) FROM main.patches WHERE gen > ? AND kind='terms'",
+                                  (self.folded,)).fetchone()[0]
+        return self.fold or pending + 1 > versions.MAX_PATCHES
+
+    def finish_recent(self) -> tuple[dict, int, int]:
+        """Leave this generation's rows out of the database: its changes as a record to append
+        (rowlog.py), the database rolled back to before them (what recovery and purge did is
+        committed); the record and the numbers of transcripts and passages it holds."""
+        self._patches()
+        record = rowlog.changes(self.db, self.generation, self._added, self._removed)
+        if self._cleared:
+            self.db.execute("ROLLBACK TO rows")
+            self.db.execute("RELEASE rows")
+            self.db.execute("COMMIT")
+        else:
+            self.db.execute("ROLLBACK")  # not a page written
+        self.db.close()
+        return record, self.n_t, self.n_p
+
+    def _own_recent(self) -> None:
+        """Make the replayed rows this generation's: tagged with it (the last generation's readers
+        read them from the rows file, and would otherwise see them twice once this commits), those
+        the recent generations removed deleted (only their readers saw them), their patches and
+        lines in the generations table merged into this generation's."""
+        g = self.generation
+        tids = sorted({r[0] for rec in self._replayed for r in rec["rows"]["transcripts"]})
+        gens = [rec["gen"] for rec in self._replayed]
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS recent_tids (id TEXT PRIMARY KEY)")
+        self.db.executemany("INSERT OR IGNORE INTO temp.recent_tids VALUES (?)", [(t,) for t in tids])
+        for table, column in (("transcripts", "id"), ("passages", "transcript_id"), ("repeats", "transcript_id")):
+            mine = f"{column} IN (SELECT id FROM temp.recent_tids) AND added_gen < ?"
+            self.db.execute(f"DELETE FROM main.{table} WHERE {mine} AND removed_gen < ?", (g, g))
+            self.db.execute(f"UPDATE main.{table} SET added_gen=? WHERE {mine}", (g, g))
+        for kind, body in self.db.execute(f"SELECT kind, body FROM main.patches WHERE gen IN ({_marks(gens)})",
+                                          gens).fetchall():
+            patch = versions.read_patch(body)
+            if kind == "terms":
+                for t, n in patch.items():
+                    self._deltas[t] = self._deltas.get(t, 0) + n
+            else:
+                self._touched.update(patch)
+        self.db.execute(f"DELETE FROM main.patches WHERE gen IN ({_marks(gens)})", gens)
+        self.db.execute(f"DELETE FROM main.generations WHERE gen IN ({_marks(gens)})", gens)
+        self._added = [t for t in tids if t not in self._added] + self._added
+        self._replayed = []
+
+    def _patches(self) -> None:
+        """This generation's patches (word counts, the registry's changed speakers) and its line in
+        the generations table."""
         g = self.generation
         speakers = {}
         for name in sorted(self._touched):
@@ -510,14 +633,6 @@ class TablesWriter:
                             [(g, "terms", versions.patch_body(deltas)), (g, "speakers", versions.patch_body(speakers))])
         self.db.execute("INSERT OR REPLACE INTO main.generations (gen, added, removed) VALUES (?, ?, ?)",
                         (g, json.dumps(self._added), json.dumps(self._removed)))
-        pending = self.db.execute("SELECT count(*) FROM main.patches WHERE gen > ? AND kind='terms'",
-                                  (self.folded,)).fetchone()[0]
-        if self.fold or pending > versions.MAX_PATCHES:
-            self.bases = versions.fold(self.db, versions.Aggregates(self.db, g, self.bases, self.folded), g)
-            self.folded = g
-        self.db.execute("COMMIT")
-        self.db.close()
-        return self.n_t, self.n_p
 
     def close(self) -> None:
         """Leave without committing: this generation's rows are rolled back."""

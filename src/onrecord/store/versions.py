@@ -12,6 +12,10 @@ rolls the transaction back); one killed after it, before publishing, leaves rows
 sees and that the next writer takes back (`recover`). Rows removed two generations ago, which no
 current reader can see, are deleted by the next writer (`purge`).
 
+A small write's generation is not in the database at all: its rows, patches and line are a record
+of the rows file (rowlog.py), which readers read into memory beside the database and writers
+replay into their transaction; the write that next goes to the files commits them as its own.
+
 The word counts and the speaker registry are small aggregates read whole or by key: a base table
 each (named in the manifest, rewritten by `fold` into a new table, never changed in place) and, per
 generation since, a patch. `fold` runs when patches pile up and at `onrecord compact`.
@@ -72,11 +76,36 @@ def visible(generation: int) -> str:
     return f"added_gen <= {int(generation)} AND (removed_gen IS NULL OR removed_gen > {int(generation)})"
 
 
-def create_views(db: sqlite3.Connection, generation: int) -> None:
-    """Make the versioned tables' own names show one generation, on this connection."""
+# The versioned tables' columns in one order, for rows copied between databases (rowlog.py) and
+# views over two: a table moved from an older index has its columns in another order
+COLUMNS = {
+    "transcripts": "id, added_gen, removed_gen, title, date, source_url, file, organisation, speakers, text, turns, "
+                   "exchanges, added, cues",
+    "passages": "id, transcript_id, added_gen, removed_gen, turn_index, start, end, speaker, role, label, asked, "
+                "asked_by, topic, text, vector",
+    "repeats": "transcript_id, added_gen, removed_gen, start, other_id, other_start, other_end, similarity",
+}
+
+
+def schema_in(schema: str) -> str:
+    """The shared tables' schema for an attached database (rowlog.py: the recent rows in memory)."""
+    sql = re.sub(r"CREATE TABLE IF NOT EXISTS (\w+)", rf"CREATE TABLE IF NOT EXISTS {schema}.\1", SHARED_SCHEMA)
+    return re.sub(r"CREATE INDEX IF NOT EXISTS (\w+)", rf"CREATE INDEX IF NOT EXISTS {schema}.\1", sql)
+
+
+def create_views(db: sqlite3.Connection, generation: int, schemas: tuple[str, ...] = ("main",)) -> None:
+    """Make the versioned tables' own names show one generation, on this connection: of the main
+    database, or of several (the recent rows, attached: rowlog.py), each also as `TABLE_SCHEMA`."""
     for table in VERSIONED:
         db.execute(f"DROP VIEW IF EXISTS temp.{table}")
-        db.execute(f"CREATE TEMP VIEW {table} AS SELECT * FROM main.{table} WHERE {visible(generation)}")
+        if schemas == ("main",):
+            db.execute(f"CREATE TEMP VIEW {table} AS SELECT * FROM main.{table} WHERE {visible(generation)}")
+            continue
+        for schema in schemas:
+            db.execute(f"DROP VIEW IF EXISTS temp.{table}_{schema}")
+            db.execute(f"CREATE TEMP VIEW {table}_{schema} AS SELECT {COLUMNS[table]} FROM {schema}.{table} "
+                       f"WHERE {visible(generation)}")
+        db.execute(f"CREATE TEMP VIEW {table} AS " + " UNION ALL ".join(f"SELECT * FROM {table}_{s}" for s in schemas))
 
 
 def bases_of(manifest: dict | None) -> dict[str, str]:
@@ -96,14 +125,18 @@ class Aggregates:
     """The word counts and the speaker registry of one generation: a base table each and the patches
     of the generations after its fold, applied in order."""
 
-    def __init__(self, db: sqlite3.Connection, generation: int, bases: dict[str, str], folded: int):
+    def __init__(self, db: sqlite3.Connection, generation: int, bases: dict[str, str], folded: int,
+                 recent: list[tuple[int, str, dict]] = ()):
         self.db, self.bases = db, bases
         self.deltas: dict[str, int] = {}
         self.speaker_rows: dict[str, list | None] = {}  # name -> [passages, transcripts, aliases json] or None
-        rows = db.execute("SELECT kind, body FROM main.patches WHERE gen > ? AND gen <= ? ORDER BY gen",
+        rows = db.execute("SELECT gen, kind, body FROM main.patches WHERE gen > ? AND gen <= ? ORDER BY gen",
                           (folded, generation)).fetchall()
-        for kind, body in rows:
-            patch = read_patch(body)
+        # the recent generations' patches (rowlog.py), after the database's: a generation's patch
+        # is in one place, but a write that takes them to the database commits before it publishes
+        mine = {(g, k) for g, k, _ in recent}
+        patches = [(k, read_patch(b)) for g, k, b in rows if (g, k) not in mine] + [(k, p) for _, k, p in recent]
+        for kind, patch in patches:
             if kind == "terms":
                 for term, n in patch.items():
                     self.deltas[term] = self.deltas.get(term, 0) + n
@@ -148,17 +181,17 @@ def transcript_rows(tid: str) -> list[tuple[str, str, tuple]]:
     return [("transcripts", "id=?", (tid,)), ("passages", "transcript_id=?", (tid,))]
 
 
-def repeat_rows(tid: str, recent_from: int) -> list[tuple[str, str, tuple]]:
+def repeat_rows(tid: str, recent_from: int, schema: str = "main") -> list[tuple[str, str, tuple]]:
     """Where the repeats naming a transcript are, in the order to delete them. A repeat belongs to
     both its occasions: stored both ways, the rows naming it as the other occasion are found
     through its own rows' others (by transcript, the one index: an index by the other occasion
     would take a page for each occasion a new transcript repeats), so they come first, while its
     own rows still name them; stored one way under a recent transcript (passages from
     `recent_from` on: tables.py, `mirror`), they are found under those."""
-    return [("repeats", "other_id=? AND transcript_id IN (SELECT other_id FROM main.repeats WHERE transcript_id=?)",
+    return [("repeats", f"other_id=? AND transcript_id IN (SELECT other_id FROM {schema}.repeats WHERE transcript_id=?)",
              (tid, tid)),
-            ("repeats", "other_id=? AND transcript_id IN (SELECT DISTINCT transcript_id FROM passages WHERE id >= ?)",
-             (tid, recent_from)),
+            ("repeats", f"other_id=? AND transcript_id IN (SELECT DISTINCT transcript_id FROM {schema}.passages "
+                        "NOT INDEXED WHERE id >= ?)", (tid, recent_from)),  # (by id: not a scan of an index)
             ("repeats", "transcript_id=?", (tid,))]
 
 
@@ -186,7 +219,8 @@ def recover(db: sqlite3.Connection, generation: int) -> None:
 def purge(db: sqlite3.Connection, generation: int, bases: dict[str, str], folded: int) -> None:
     """Delete what no reader of the published generation or the one before can see: rows removed by
     generations up to G-1, and base tables and patches a fold at G-1 or earlier replaced."""
-    done = db.execute("SELECT gen, removed FROM main.generations WHERE gen <= ? AND purged = 0", (generation - 1,)).fetchall()
+    done = db.execute("SELECT gen, removed FROM main.generations WHERE gen <= ? AND purged = 0 AND removed != '[]'",
+                      (generation - 1,)).fetchall()  # (one that removed nothing left alone: no page written)
     for gen, removed in done:
         for tid in json.loads(removed):
             for table, where, args in transcript_rows(tid):
