@@ -370,3 +370,21 @@ def test_recent_rows_in_the_database_from_before_the_rows_file(tmp_path):
     store = core.store()
     assert store.recent is None and len(set(counts(store))) == 1
     assert KENNEDY.name not in {i.file for i in store.transcripts()} and store.lexical(("capability",), (), Filters(), 5)
+
+
+def test_passages_added_and_removed_again_count_against_the_limit(tmp_path, monkeypatch):
+    """Case: a newsroom adding and removing recent transcripts: the rows file and the recent
+    vectors' file keep what was removed until a write to the files, so the passages they were
+    written with count against RECENT_MAX, and the write that would pass it goes to the files."""
+    core = _core(tmp_path)
+    assert core.ingest_paths([str(SEED), str(CARTER), str(FORD)]).ok
+    assert core.ingest_paths([str(KENNEDY)]).ok
+    store = core.store()
+    kennedy = len(_ids(store, _tid(store, KENNEDY)))
+    monkeypatch.setattr("onrecord.store.local.RECENT_MAX", kennedy + 5)
+    core.remove([_tid(store, KENNEDY)])
+    assert "rows" in read_manifest(Path(core.index))["recent"]  # still small: one record more
+    assert core.ingest_paths([str(KENNEDY)]).ok  # 2 x its passages written: past the limit
+    store = core.store()
+    assert store.recent is None and "rows" not in read_manifest(Path(core.index))["recent"]
+    assert len(_ids(store, _tid(store, KENNEDY))) == kennedy and store.vectors.ntotal == store.info.passages

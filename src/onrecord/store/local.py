@@ -365,7 +365,10 @@ class LocalWriter:
     def commit(self) -> IndexInfo:
         """Publish the new generation atomically: files on disk, rows committed, then the manifest."""
         self._close_base()
-        if self.words is None and (not self._fits(self.tables.recent_count(self.recent_from)) or self.tables.needs_fold()):
+        # the recent files hold the removed recent passages too: those written count against the limit
+        written = self.tables.recent_written + len(self._docs)
+        if self.words is None and (not self._fits(self.tables.recent_count(self.recent_from)) or written > RECENT_MAX
+                                   or self.tables.needs_fold()):
             self._files()
         if self.words is None:  # rows appended to the rows file, vectors to the recent vectors' file
             record, n_t, n_p = self.tables.finish_recent()

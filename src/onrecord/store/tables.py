@@ -412,6 +412,7 @@ class TablesWriter:
         self.published = published
         self._replayed: list[dict] = []  # the recent generations' records (rowlog.py), in this transaction
         self.in_rows: set[str] = set()  # the transcripts those records added
+        self.recent_written = 0  # and how many passages, removed since or not
 
     def in_database(self, tid: str) -> bool:
         """Whether a transcript's rows are in the database, where a write that stays small changes
@@ -425,6 +426,7 @@ class TablesWriter:
             rowlog.replay(self.db, "main", records, self.recent_from)
             self._replayed = records
             self.in_rows = {r[0] for rec in records for r in rec["rows"]["transcripts"]}
+            self.recent_written = sum(len(rec["rows"]["passages"]) for rec in records)
             self.aggregates = versions.Aggregates(self.db, self.published, self.bases, self.folded)
 
     def _state(self) -> tuple[int, int]:
