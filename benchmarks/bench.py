@@ -21,7 +21,8 @@ The row at the corpus's own size is REAL (real text, real vectors). The --sizes 
 SYNTHETIC: the real index is repeated with distinct transcript ids (`-cN`) until it holds N
 passages; text is the real text, and a copy's vector is its own real vector plus --mix (0.5)
 times another random real passage's, renormalised, so points spread like real ones instead of
-piling up as exact duplicates. Synthetic indexes are kept under --work and reused by later runs.
+piling up as exact duplicates. Synthetic indexes are kept under --work and reused by later runs
+(also after small writes changed them by up to 1%: the row gives the index's own count).
 """
 
 from __future__ import annotations
@@ -280,11 +281,11 @@ def main(argv: list[str] | None = None) -> int:
         target = args.work / f"n{size}-{args.backend}-mix{args.mix:g}"
         info = describe(target) if target.exists() else None
         build_s = None
-        if info is None or info.passages != size:
+        if info is None or abs(info.passages - size) > size // 100:  # (one a few small writes changed: reused)
             if target.exists():
-                shutil.rmtree(target)
+                shutil.rmtree(target.resolve())
             build_s = build_synthetic(real, target, size, args.mix)
-        targets.append((size, target, True))
+        targets.append((describe(target).passages, target, True))
         rows.append({"build_s": build_s})
     rows = [{"build_s": None}] + rows
     print("(b, c) ask: warm, one client, ms; cold start: a new process to its first answer, s; RSS after the queries, MB")
