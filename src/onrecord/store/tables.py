@@ -194,7 +194,7 @@ class Tables:
             args.append(f.transcript)
         return " AND ".join(where), args
 
-    def _each(self, sql: str, args: list | tuple = ()) -> str:
+    def _each(self, sql: str, args: list | tuple = ()) -> tuple[str, list]:
         """One query over the views of each database (`{p}`, `{t}`, `{r}`: its passages, transcripts,
         repeats), joined by UNION ALL, and the arguments for it: SQLite plans a join of two views
         that are each a UNION ALL as a scan; a passage and its transcript are in the same database."""
@@ -358,7 +358,9 @@ class Tables:
 
 class TablesWriter:
     """A new generation's rows, written into the shared database in one transaction (versions.py);
-    `finish` commits it, and only then may the generation be published.
+    `finish` commits it, and only then may the generation be published. A write that stays small
+    (local.py) ends with `finish_recent` instead: its changes as a record of the rows file
+    (rowlog.py), the transaction rolled back.
 
     An index written before the shared database is moved to it first: its database copied (once),
     its tables given generation columns.
