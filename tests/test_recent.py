@@ -38,6 +38,14 @@ def _tid(store, path: Path) -> str:
     return next(i.id for i in store.transcripts() if i.file == path.name)
 
 
+def _doorstep(tmp_path) -> Path:
+    """A one-answer briefing no other test file holds."""
+    small = tmp_path / "doorstep.md"
+    small.write_text("---\ntitle: Doorstep\ndate: 2024-07-10\n---\n\nQ: Will allies agree on the targets?\n\n"
+                     "MS. DOE: Yes, allies will agree on the capability targets this week.\n")
+    return small
+
+
 def test_recent_passages_score_as_the_lexical_index_scores_them(tmp_path, monkeypatch):
     """Case: the same passages searched by Tantivy and by the recent index with Tantivy's statistics
     give the same passages in the same order and the same scores (BM25, k1 1.2, b 0.75, field
@@ -143,28 +151,31 @@ def test_recent_passages_never_outnumber_the_limit_or_the_files(tmp_path, monkey
     assert store.vectors.ntotal == store.info.passages
 
 
-def test_the_recent_file_past_its_published_bytes_is_cut_and_a_damaged_one_named(tmp_path):
-    """Case: what a killed writer appended to the recent file past the bytes its manifest names is
-    never read and is cut away by the next writer; a damaged recent file is reported with the fix."""
+def _entry(manifest: dict, kind: str) -> dict:
+    return manifest["recent"] if kind == "f32" else manifest["recent"]["rows"]
+
+
+@pytest.mark.parametrize("kind", ["f32", "rows"])
+def test_a_recent_file_past_its_published_bytes_is_cut_and_a_damaged_one_named(tmp_path, kind):
+    """Case: what a killed writer appended to a recent file (the vectors' .f32, the rows' .rows)
+    past the bytes its manifest names is never read and is cut away by the next writer; a damaged
+    one is reported with the fix."""
     core = _core(tmp_path)
     assert core.ingest_paths([str(SEED), str(CARTER), str(FORD)]).ok
     assert core.ingest_paths([str(KENNEDY)]).ok
     index = Path(core.index)
-    recent = read_manifest(index)["recent"]
-    with open(index / recent["file"], "ab") as fh:
+    entry = _entry(read_manifest(index), kind)
+    with open(index / entry["file"], "ab") as fh:
         fh.write(b"half a record from a killed writer")
     assert core.store().recent is not None  # the published bytes only
-    small = tmp_path / "doorstep.md"
-    small.write_text("---\ntitle: Doorstep\ndate: 2024-07-10\n---\n\nQ: Will allies agree on the targets?\n\n"
-                     "MS. DOE: Yes, allies will agree on the capability targets this week.\n")
-    assert core.ingest_paths([str(small)]).ok
-    recent = read_manifest(index)["recent"]
-    assert (index / recent["file"]).stat().st_size == recent["bytes"]
+    assert core.ingest_paths([str(_doorstep(tmp_path))]).ok
+    entry = _entry(read_manifest(index), kind)
+    assert (index / entry["file"]).stat().st_size == entry["bytes"]
     assert core.store().lexical(("capability",), (), Filters(), 5) and core.store().lexical(("laos",), (), Filters(), 5)
-    data = bytearray((index / recent["file"]).read_bytes())
+    data = bytearray((index / entry["file"]).read_bytes())
     data[20] ^= 0xFF
-    (index / recent["file"]).write_bytes(bytes(data))
-    with pytest.raises(IndexError_, match=r"recent-\d+\.f32 is corrupt .*rebuild the index"):
+    (index / entry["file"]).write_bytes(bytes(data))
+    with pytest.raises(IndexError_, match=rf"recent-\d+\.{kind} is corrupt .*rebuild the index"):
         LocalStore(index)
 
 
@@ -240,9 +251,7 @@ def test_a_small_write_leaves_the_database_as_it_was(tmp_path):
     db = index / "onrecord.sqlite"
     before = _digest(db)
     assert core.ingest_paths([str(KENNEDY)]).ok
-    small = tmp_path / "doorstep.md"
-    small.write_text("---\ntitle: Doorstep\ndate: 2024-07-10\n---\n\nQ: Will allies agree on the targets?\n\n"
-                     "MS. DOE: Yes, allies will agree on the capability targets this week.\n")
+    small = _doorstep(tmp_path)
     assert core.ingest_paths([str(small)]).ok
     assert _digest(db) == before
     rows = read_manifest(index)["recent"]["rows"]
@@ -295,9 +304,7 @@ def test_a_write_killed_after_taking_the_recent_rows_leaves_them_seen_once(tmp_p
     assert now == was
     store.close()
     core = _core(tmp_path)
-    small = tmp_path / "doorstep.md"
-    small.write_text("---\ntitle: Doorstep\ndate: 2024-07-10\n---\n\nQ: Will allies agree on the targets?\n\n"
-                     "MS. DOE: Yes, allies will agree on the capability targets this week.\n")
+    small = _doorstep(tmp_path)
     assert core.ingest_paths([str(small)]).ok
     store = core.store()
     assert store.tables.db.execute("SELECT count(*) FROM passages").fetchone()[0] == was[2] + len(
@@ -307,31 +314,6 @@ def test_a_write_killed_after_taking_the_recent_rows_leaves_them_seen_once(tmp_p
     store = core.store()
     assert store.tables.db.execute("SELECT count(*) FROM passages").fetchone()[0] == store.info.passages
     assert sorted(_ids(store, _tid(store, KENNEDY))) == was[1] and store.vectors.ntotal == store.info.passages
-
-
-def test_the_rows_file_past_its_published_bytes_is_cut_and_a_damaged_one_named(tmp_path):
-    """Case: what a killed writer appended to the rows file past the bytes the manifest names is
-    never read and is cut away by the next writer; a damaged rows file is reported with the fix."""
-    core = _core(tmp_path)
-    assert core.ingest_paths([str(SEED), str(CARTER), str(FORD)]).ok
-    assert core.ingest_paths([str(KENNEDY)]).ok
-    index = Path(core.index)
-    rows = read_manifest(index)["recent"]["rows"]
-    with open(index / rows["file"], "ab") as fh:
-        fh.write(b"half a record from a killed writer")
-    assert core.store().recent is not None
-    small = tmp_path / "doorstep.md"
-    small.write_text("---\ntitle: Doorstep\ndate: 2024-07-10\n---\n\nQ: Will allies agree on the targets?\n\n"
-                     "MS. DOE: Yes, allies will agree on the capability targets this week.\n")
-    assert core.ingest_paths([str(small)]).ok
-    rows = read_manifest(index)["recent"]["rows"]
-    assert (index / rows["file"]).stat().st_size == rows["bytes"]
-    assert core.store().lexical(("capability",), (), Filters(), 5) and core.store().lexical(("laos",), (), Filters(), 5)
-    data = bytearray((index / rows["file"]).read_bytes())
-    data[10] ^= 0xFF
-    (index / rows["file"]).write_bytes(bytes(data))
-    with pytest.raises(IndexError_, match=r"recent-\d+\.rows is corrupt .*rebuild the index"):
-        LocalStore(index)
 
 
 def test_recent_rows_in_the_database_from_before_the_rows_file(tmp_path):
@@ -359,9 +341,7 @@ def test_recent_rows_in_the_database_from_before_the_rows_file(tmp_path):
     store = core.store()
     kennedy = _ids(store, _tid(store, KENNEDY))
     assert store.recent is not None and set(store.recent.ids) == kennedy and len(set(counts(store))) == 1
-    small = tmp_path / "doorstep.md"
-    small.write_text("---\ntitle: Doorstep\ndate: 2024-07-10\n---\n\nQ: Will allies agree on the targets?\n\n"
-                     "MS. DOE: Yes, allies will agree on the capability targets this week.\n")
+    small = _doorstep(tmp_path)
     assert core.ingest_paths([str(small)]).ok
     store = core.store()
     assert "rows" in read_manifest(index)["recent"] and len(set(counts(store))) == 1

@@ -238,3 +238,38 @@ def fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# The recent passages' files (vectors.py, rowlog.py) are appended to in place: the manifest names
+# how many of a file's bytes are its generation's, and their crc32 ({"file", "bytes", "crc32"}).
+def append_published(index_dir: Path, entry: dict, data: bytes) -> dict:
+    """Append data to the file `entry` names, after the bytes it names (what a killed writer
+    appended past them cut off), on disk when this returns; the entry the manifest is to name now."""
+    path = Path(index_dir) / entry["file"]
+    new = not path.exists()
+    with open(path, "ab") as fh:
+        fh.truncate(entry["bytes"])
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    if new:
+        fsync(Path(index_dir))  # the folder, which holds the new name
+    return {**entry, "bytes": entry["bytes"] + len(data), "crc32": f"{zlib.crc32(data, int(entry['crc32'], 16)):08x}"}
+
+
+def read_published(index_dir: Path, entry: dict) -> bytes:
+    """The bytes of a file that its manifest entry names.
+
+    Raises:
+        IndexError_: the file is missing, shorter than the entry says, or its checksum differs.
+    """
+    path = Path(index_dir) / entry["file"]
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(entry["bytes"])
+    except OSError:
+        raise IndexError_(f"index file {path} is missing: rebuild the index with 'onrecord ingest'") from None
+    if len(data) != entry["bytes"] or f"{zlib.crc32(data):08x}" != entry["crc32"]:
+        raise IndexError_(f"index file {path} is corrupt (its checksum does not match the manifest): "
+                          "rebuild the index with 'onrecord ingest'")
+    return data

@@ -22,7 +22,6 @@ and its manifest names no rows file.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import struct
 import zlib
@@ -30,6 +29,7 @@ from pathlib import Path
 
 from ..errors import IndexError_
 from . import versions
+from .manifest import append_published, read_published
 
 _HEAD = struct.Struct("<I")
 _ROWS = {t: [c.strip() for c in versions.COLUMNS[t].split(",") if c.strip() != "vector"] for t in versions.VERSIONED}
@@ -52,15 +52,7 @@ def read(index_dir: Path, entry: dict | None) -> list[dict]:
     """
     if not entry or not entry.get("bytes"):
         return []
-    path = Path(index_dir) / entry["file"]
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(entry["bytes"])
-    except OSError:
-        raise IndexError_(f"index file {path} is missing: rebuild the index with 'onrecord ingest'") from None
-    if len(data) != entry["bytes"] or f"{zlib.crc32(data):08x}" != entry["crc32"]:
-        raise IndexError_(f"index file {path} is corrupt (its checksum does not match the manifest): "
-                          "rebuild the index with 'onrecord ingest'")
+    data = read_published(index_dir, entry)
     records, at = [], 0
     try:
         while at < len(data):
@@ -68,7 +60,8 @@ def read(index_dir: Path, entry: dict | None) -> list[dict]:
             records.append(json.loads(zlib.decompress(data[at + _HEAD.size:at + _HEAD.size + n])))
             at += _HEAD.size + n
     except (struct.error, zlib.error, ValueError):
-        raise IndexError_(f"index file {path} is corrupt: rebuild the index with 'onrecord ingest'") from None
+        raise IndexError_(f"index file {Path(index_dir) / entry['file']} is corrupt: "
+                          "rebuild the index with 'onrecord ingest'") from None
     return records
 
 
@@ -77,20 +70,7 @@ def append(index_dir: Path, entry: dict, record: dict) -> dict:
     manifest is to name now."""
     body = zlib.compress(json.dumps(record, separators=(",", ":")).encode(), 6)
     data = _HEAD.pack(len(body)) + body
-    path = Path(index_dir) / entry["file"]
-    new = not path.exists()
-    with open(path, "ab") as fh:
-        fh.truncate(entry["bytes"])  # what a killed writer appended past the published bytes
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    if new:
-        fd = os.open(index_dir, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    return {**entry, "bytes": entry["bytes"] + len(data), "crc32": f"{zlib.crc32(data, int(entry['crc32'], 16)):08x}"}
+    return append_published(index_dir, entry, data)
 
 
 def changes(db: sqlite3.Connection, generation: int, added: list[str], removed: list[str]) -> dict:

@@ -23,13 +23,13 @@ import os
 import re
 import threading
 import weakref
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import IndexError_
+from .manifest import append_published, read_published
 
 VECTORS = "vectors.faiss"  # an index from before segments: its one segment
 HNSW = "vectors.hnsw"
@@ -465,15 +465,9 @@ def read_recent(index_dir: Path, recent: dict, dim: int) -> dict[int, np.ndarray
     Raises:
         IndexError_: the file is missing, shorter than its manifest says, or damaged.
     """
-    path = index_dir / recent["file"]
-    size = RECORD_HEAD + 4 * dim
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(recent["bytes"])
-    except OSError:
-        raise IndexError_(f"index file {path} is missing: rebuild the index with 'onrecord ingest'") from None
-    if len(data) != recent["bytes"] or len(data) % size or f"{zlib.crc32(data):08x}" != recent["crc32"]:
-        raise IndexError_(f"index file {path} is corrupt (its checksum does not match the manifest): "
+    data = read_published(index_dir, recent)
+    if len(data) % (RECORD_HEAD + 4 * dim):
+        raise IndexError_(f"index file {index_dir / recent['file']} is corrupt (not whole records): "
                           "rebuild the index with 'onrecord ingest'")
     records = np.frombuffer(data, dtype=np.dtype([("id", "<i8"), ("v", "<f4", (dim,))]))
     return dict(zip(records["id"].tolist(), records["v"]))
@@ -482,20 +476,7 @@ def read_recent(index_dir: Path, recent: dict, dim: int) -> dict[int, np.ndarray
 def append_recent(index_dir: Path, recent: dict, ids: np.ndarray, vecs: np.ndarray) -> dict:
     """Append vectors to the recent file after the bytes `recent` names, on disk when this returns;
     what the manifest is to name now."""
-    path = index_dir / recent["file"]
     records = np.zeros(len(ids), dtype=np.dtype([("id", "<i8"), ("v", "<f4", (vecs.shape[1],))]))
     records["id"], records["v"] = ids, vecs
-    data = records.tobytes()
-    new = not path.exists()
-    with open(path, "ab") as fh:
-        fh.truncate(recent["bytes"])  # what a killed writer appended past the published bytes
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    if new:
-        fd = os.open(index_dir, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    return {**recent, "bytes": recent["bytes"] + len(data), "crc32": f"{zlib.crc32(data, int(recent['crc32'], 16)):08x}"}
+    return append_published(index_dir, recent, records.tobytes())
+
