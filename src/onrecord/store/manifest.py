@@ -4,13 +4,17 @@
                                    the shared database's base tables (versions.py)
     INDEX/gen-000007/...           one generation's files (lexical.py, vectors.py): its own, and links
                                    to the unchanged files of the generation before
+    INDEX/recent-000000123456.*    the recent passages' vectors (.f32) and rows (.rows), appended to:
+                                   the manifest names how many bytes are its generation's, and their crc32
     INDEX/.lock                    held by the one writer
 
 A writer builds a new generation in a temporary folder, commits its rows (tagged with the new
 generation, so no reader sees them yet), and publishes it by renaming the folder and then
 replacing manifest.json (an atomic rename). A reader follows manifest.json, so it sees either the
 old generation or the new one, never a half-written index; a crashed writer leaves a temporary
-folder and perhaps rows no reader sees, both taken back by the next one.
+folder and perhaps rows no reader sees, both taken back by the next one. A small write (local.py)
+appends to the recent files instead, past the bytes the published manifest names, and publishes
+a manifest naming more of them; a crashed one leaves bytes past them, cut off by the next writer.
 """
 
 from __future__ import annotations
