@@ -23,6 +23,9 @@ Variants:
   transcript-relative
                  each candidate against the others of its press conference: its cosine and BM25
                  shares less the best of its transcript's candidates, and whether it is the best
+  bigrams        the share of the question's adjacent content-word pairs ("article 5") found
+                 adjacent in the answer, in the question the reporter asked, and in either
+  products       pairwise products of the cosine, the two BM25 shares and the turn's best cosine
 """
 
 from __future__ import annotations
@@ -139,8 +142,44 @@ def transcript_relative(item, ctx) -> np.ndarray:
     return np.array(out)
 
 
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’\-]*")
+
+
+def word_pairs(text: str) -> set[tuple[str, str]]:
+    """The pairs of content words next to each other (stop words between them skipped), stemmed."""
+    from onrecord.terms import STOPWORDS
+    words = [w.lower().strip("'-") for w in _WORD.findall(text or "")]
+    words = [stem(w) for w in words if w and w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    return set(zip(words, words[1:]))
+
+
+def bigrams(item, ctx) -> np.ndarray:
+    """The question's pairs of adjacent content words ("article 5", "climate change") found next
+    to each other in the answer, in the question the reporter asked, and in either: a share of
+    the question's pairs (0 when it has none)."""
+    wanted = word_pairs(item.q.text)
+    if not wanted:
+        return np.zeros((len(item.ids), 3))
+    rows = []
+    for i in item.ids:
+        r = item.rows[i]
+        answer = word_pairs(r.text)
+        asked = set() if own_exchange(item, r) else word_pairs(r.asked or "")
+        rows.append([len(wanted & answer) / len(wanted), len(wanted & asked) / len(wanted),
+                     len(wanted & (answer | asked)) / len(wanted)])
+    return np.array(rows)
+
+
+def products(item, ctx) -> np.ndarray:
+    """Pairwise products of the main signals (the cosine, the answer-side and the question-side
+    BM25 shares, the turn's best cosine): what a linear ranker cannot weigh together."""
+    x = item.x[:, [COL["cos"], COL["lex_answer"], COL["lex_question"], COL["cos_turn"]]]
+    pairs = [(0, 1), (0, 2), (1, 2), (0, 3), (2, 3)]
+    return np.stack([x[:, a] * x[:, b] for a, b in pairs], axis=1)
+
+
 VARIANTS = {"turn-lexical": turn_lexical, "coverage": coverage, "names-out": names_out,
-            "transcript-relative": transcript_relative}
+            "transcript-relative": transcript_relative, "bigrams": bigrams, "products": products}
 
 
 def held_out(searcher, items, extra, rescore, k: int, seed: int) -> dict:
