@@ -479,4 +479,3 @@ def append_recent(index_dir: Path, recent: dict, ids: np.ndarray, vecs: np.ndarr
     records = np.zeros(len(ids), dtype=np.dtype([("id", "<i8"), ("v", "<f4", (vecs.shape[1],))]))
     records["id"], records["v"] = ids, vecs
     return append_published(index_dir, recent, records.tobytes())
-
