@@ -92,8 +92,7 @@ def changes(db: sqlite3.Connection, generation: int, added: list[str], removed: 
 
 def replay(db: sqlite3.Connection, schema: str, records: list[dict], recent_from: int) -> None:
     """Apply the records in order to the tables of `schema`: the rows each added, then its
-    removals as the writer made them (tables.py, `TablesWriter.remove`), its patches and its
-    generations line."""
+    removals as the writer made them (versions.remove_rows), its patches and its generations line."""
     for rec in records:
         g = rec["gen"]
         for table, cols in _ROWS.items():
@@ -102,9 +101,7 @@ def replay(db: sqlite3.Connection, schema: str, records: list[dict], recent_from
             db.executemany(f"INSERT INTO {schema}.{table} ({', '.join(cols)}{extra[0]}) VALUES ({values}{extra[1]})",
                            [(*r, b"") if table == "passages" else r for r in rec["rows"][table]])
         for tid in rec["removed"]:
-            for table, where, args in [*versions.transcript_rows(tid), *versions.repeat_rows(tid, recent_from, schema)]:
-                db.execute(f"UPDATE {schema}.{table} SET removed_gen=? WHERE {where} AND removed_gen IS NULL "
-                           f"AND added_gen < ?", (g, *args, g))
+            versions.remove_rows(db, tid, g, recent_from, schema, replay=True)
         db.executemany(f"INSERT OR REPLACE INTO {schema}.patches VALUES (?, ?, ?)",
                        [(g, kind, versions.patch_body(patch)) for kind, patch in rec["patches"]])
         added, gone = rec["generation"]

@@ -108,12 +108,10 @@ MIRROR = "r.other_id, r.other_start, r.transcript_id, r.start, p.end, r.similari
 MIRROR_FROM = "FROM {r} r JOIN {p} p ON p.transcript_id = r.transcript_id AND p.start = r.start"
 
 
-def recent_rows(db: sqlite3.Connection, first: int) -> list[tuple]:
-    """The recent passages (recent.py), ids from `first`, as the lexical index takes them: (id,
-    text, topic, asked, speaker, date, transcript id)."""
-    return db.execute("SELECT p.id, p.text, p.topic, p.asked, p.speaker, t.date, p.transcript_id "
-                      "FROM passages p JOIN transcripts t ON t.id = p.transcript_id WHERE p.id >= ? "
-                      "ORDER BY p.id", (first,)).fetchall()
+# The recent passages (recent.py), ids from a first one, as the lexical index takes them: (id, text,
+# topic, asked, speaker, date, transcript id); `{p}`, `{t}`: the views to read (Tables._each)
+RECENT = ("SELECT p.id, p.text, p.topic, p.asked, p.speaker, t.date, p.transcript_id FROM {p} p "
+          "JOIN {t} t ON t.id = p.transcript_id WHERE p.id >= ?")
 
 
 def whole_pages(db: sqlite3.Connection, path: Path) -> None:
@@ -172,10 +170,7 @@ class Tables:
         self.db.close()
 
     def recent_rows(self, first: int) -> list[tuple]:
-        if self.schemas == ("main",):
-            return recent_rows(self.db, first)
-        sql, args = self._each("SELECT p.id, p.text, p.topic, p.asked, p.speaker, t.date, p.transcript_id FROM {p} p "
-                               "JOIN {t} t ON t.id = p.transcript_id WHERE p.id >= ?", [first])
+        sql, args = self._each(RECENT, [first])
         return self.db.execute(f"SELECT * FROM ({sql}) ORDER BY id", args).fetchall()
 
     def _where(self, f: Filters) -> tuple[str, list]:
@@ -246,10 +241,10 @@ class Tables:
         return {r[0]: _record(r) for r in rows}
 
     def turn_shapes(self, turns: set[tuple[str, int]]) -> dict[tuple[str, int], tuple[int, int]]:
+        def table(tid: str) -> str:  # the one database that holds the turn
+            return "passages" if len(self.schemas) == 1 else f"passages_{'recent' if tid in self.in_memory else 'main'}"
         sql = "SELECT min(start), count(*) FROM {} WHERE transcript_id=? AND turn_index=?"
-        table = {s: f"passages_{s}" if len(self.schemas) > 1 else "passages" for s in self.schemas}
-        return {key: tuple(self.db.execute(sql.format(table["recent" if key[0] in self.in_memory else "main"]),
-                                           key).fetchone()) for key in turns}  # one look-up per turn (index)
+        return {key: tuple(self.db.execute(sql.format(table(key[0])), key).fetchone()) for key in turns}  # (index)
 
     def _passages_where(self, where: str, args: tuple) -> list[PassageRecord]:
         sql, args = self._each(f"SELECT {_PASSAGE} FROM {{p}} p JOIN {{t}} t ON t.id = p.transcript_id WHERE {where}", args)
@@ -462,7 +457,7 @@ class TablesWriter:
 
     def recent_rows(self, first: int) -> list[tuple]:
         """The recent passages this generation holds."""
-        return recent_rows(self.db, first)
+        return self.db.execute(RECENT.format(p="passages", t="transcripts") + " ORDER BY p.id", (first,)).fetchall()
 
     def recent_count(self, first: int) -> int:
         """How many passages from id `first` this generation holds."""
@@ -521,10 +516,7 @@ class TablesWriter:
         self._count_terms([Passage(transcript_id=tid, turn_index=0, span=(0, 0), text=r["text"], speaker=r["speaker"],
                                    role="", asked=r["asked"], topic=r["topic"]) for r in rows], -1)
         self._touched.update(r["speaker"] for r in rows if r["role"] == SPOKESPERSON)
-        g = self.generation
-        for table, where, args in [*versions.transcript_rows(tid), *versions.repeat_rows(tid, self.recent_from)]:
-            self.db.execute(f"DELETE FROM main.{table} WHERE {where} AND added_gen=?", (*args, g))
-            self.db.execute(f"UPDATE main.{table} SET removed_gen=? WHERE {where} AND removed_gen IS NULL", (g, *args))
+        versions.remove_rows(self.db, tid, self.generation, self.recent_from)
         self._repeats = {r for r in self._repeats if tid not in (r[0], r[2])}
         self._removed.append(tid)
         self.n_t, self.n_p = self.n_t - 1, self.n_p - len(rows)
@@ -565,20 +557,21 @@ class TablesWriter:
             self._own_recent()
         self._patches()
         g = self.generation
-        pending = self.db.execute("SELECT count(*) FROM main.patches WHERE gen > ? AND kind='terms'",
-                                  (self.folded,)).fetchone()[0]
-        if self.fold or pending > versions.MAX_PATCHES:
+        if self.fold or self._pending() > versions.MAX_PATCHES:
             self.bases = versions.fold(self.db, versions.Aggregates(self.db, g, self.bases, self.folded), g)
             self.folded = g
         self.db.execute("COMMIT")
         self.db.close()
         return self.n_t, self.n_p
 
+    def _pending(self) -> int:
+        """How many generations' patches wait for a fold."""
+        return self.db.execute("SELECT count(*) FROM main.patches WHERE gen > ? AND kind='terms'",
+                               (self.folded,)).fetchone()[0]
+
     def needs_fold(self) -> bool:
         """Whether this write must fold the patches into new base tables (then it writes files)."""
-        pending = self.db.execute("SELECT count(*) FROM main.patches WHERE gen > ? AND kind='terms'",
-                                  (self.folded,)).fetchone()[0]
-        return self.fold or pending + 1 > versions.MAX_PATCHES
+        return self.fold or self._pending() + 1 > versions.MAX_PATCHES
 
     def finish_recent(self) -> tuple[dict, int, int]:
         """Leave this generation's rows out of the database: its changes as a record to append
@@ -601,7 +594,7 @@ class TablesWriter:
         the recent generations removed deleted (only their readers saw them), their patches and
         lines in the generations table merged into this generation's."""
         g = self.generation
-        tids = sorted({r[0] for rec in self._replayed for r in rec["rows"]["transcripts"]})
+        tids = sorted(self.in_rows)
         gens = [rec["gen"] for rec in self._replayed]
         self.db.execute("CREATE TEMP TABLE IF NOT EXISTS recent_tids (id TEXT PRIMARY KEY)")
         self.db.executemany("INSERT OR IGNORE INTO temp.recent_tids VALUES (?)", [(t,) for t in tids])

@@ -195,6 +195,19 @@ def repeat_rows(tid: str, recent_from: int, schema: str = "main") -> list[tuple[
             ("repeats", "transcript_id=?", (tid,))]
 
 
+def remove_rows(db: sqlite3.Connection, tid: str, generation: int, recent_from: int, schema: str = "main",
+                replay: bool = False) -> None:
+    """Take a transcript's rows and repeats out of a generation: those of earlier generations
+    marked removed by it (their readers still see them), its own deleted. A recorded removal
+    (rowlog.py) is replayed after the rows its generation kept, so it marks the earlier ones only
+    (`replay`): the rows it recorded are those left after it, or added after it."""
+    for table, where, args in [*transcript_rows(tid), *repeat_rows(tid, recent_from, schema)]:
+        if not replay:
+            db.execute(f"DELETE FROM {schema}.{table} WHERE {where} AND added_gen=?", (*args, generation))
+        db.execute(f"UPDATE {schema}.{table} SET removed_gen=? WHERE {where} AND removed_gen IS NULL AND added_gen < ?",
+                   (generation, *args, generation))
+
+
 def recover(db: sqlite3.Connection, generation: int) -> None:
     """Take back what generations after the published one committed (a writer killed between its
     commit and its publishing): their rows, their removals, their patches and base tables."""
