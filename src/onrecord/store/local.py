@@ -51,7 +51,8 @@ class LocalStore:
     A store never changes generation: a newer generation gets a new store, so a search in flight
     keeps a consistent view while the next request sees the new data.
 
-    `lexical=False` opens no lexical index (a writer reading the previous generation's vectors).
+    `lexical=False` opens no lexical index (a writer reading the previous generation's vectors);
+    `records`: the generation's rows file read already (rowlog.py).
 
     Raises (on open):
         IndexNotFound: no index in the folder.
@@ -59,7 +60,7 @@ class LocalStore:
     """
 
     def __init__(self, index_dir: str | Path, manifest: dict | None = None, verify: bool = True, graph: bool = True,
-                 lexical: bool = True):
+                 lexical: bool = True, records: list[dict] | None = None):
         self.dir = Path(index_dir)
         manifest = manifest or read_manifest(self.dir)
         if manifest is None:
@@ -68,7 +69,9 @@ class LocalStore:
         if verify:
             verify_files(data, manifest.get("checksums", {}))
         recent = recent_of(manifest)
-        self.tables = Tables(self.dir, manifest, rowlog.read(self.dir, recent.get("rows")) if recent else [])
+        if records is None:  # (a writer reading the generation it writes after has them read already)
+            records = rowlog.read(self.dir, recent.get("rows")) if recent else []
+        self.tables = Tables(self.dir, manifest, records)
         self.recent: Recent | None = None
         try:
             rows = self.tables.recent_rows(recent["from"]) if recent else []
@@ -259,9 +262,10 @@ class LocalWriter:
         self.words: LexicalWriter | None = None
         self._docs: list[tuple] = []  # this write's lexical documents until then
         self._removed: list[str] = []
+        self._records = rowlog.read(self.dir, recent.get("rows")) if recent else []
         if recent:  # the rows of the recent generations' small writes, which this write sees
             self.tables.recent_from = recent["from"]
-            self.tables.take_recent(rowlog.read(self.dir, recent.get("rows")))
+            self.tables.take_recent(self._records)
         self.first_new = self.tables.next_id()  # this write's passages have ids from here
         self.recent = recent or new_recent(self.first_new)
         self.recent_from = self.tables.recent_from = self.recent["from"]
@@ -329,7 +333,7 @@ class LocalWriter:
             # at a million passages) are the readers' to check, and its graph is not needed (the
             # search is filtered on the speaker, so exact)
             self._base, self._speaker_ids = LocalStore(self.dir, self.manifest, verify=False, graph=False,
-                                                       lexical=False), {}
+                                                       lexical=False, records=self._records), {}
         if speaker not in self._speaker_ids:  # one look-up per speaker, not per passage
             self._speaker_ids[speaker] = self._base.tables.speaker_ids(speaker)
         ids = self._base.vectors.search(vector, n, self._speaker_ids[speaker])
