@@ -26,6 +26,8 @@ Variants:
   bigrams        the share of the question's adjacent content-word pairs ("article 5") found
                  adjacent in the answer, in the question the reporter asked, and in either
   products       pairwise products of the cosine, the two BM25 shares and the turn's best cosine
+  sentences      the best cosine of the question with two consecutive sentences of the passage
+                 (embedded alone), its gap to the passage's cosine, and the best of its turn
 """
 
 from __future__ import annotations
@@ -178,7 +180,42 @@ def products(item, ctx) -> np.ndarray:
     return np.stack([x[:, a] * x[:, b] for a, b in pairs], axis=1)
 
 
-VARIANTS = {"turn-lexical": turn_lexical, "coverage": coverage, "names-out": names_out,
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
+
+
+def windows(text: str, size: int = 2) -> list[str]:
+    """The passage's runs of `size` consecutive sentences (the whole passage when it is shorter)."""
+    cuts = [0] + [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
+    parts = [text[a:b].strip() for a, b in zip(cuts, cuts[1:]) if text[a:b].strip()]
+    if len(parts) <= size:
+        return [" ".join(parts) or text]
+    return [" ".join(parts[k:k + size]) for k in range(len(parts) - size + 1)]
+
+
+def sentences(item, ctx) -> np.ndarray:
+    """The best cosine of the question with a run of two consecutive sentences of the passage
+    (embedded alone, no question with them), its gap to the passage's own cosine, and the best of
+    the turn: aimed at the long answer whose direct reply is one sentence among many."""
+    cache, searcher = ctx.setdefault("windows", {}), ctx["searcher"]
+    todo = [i for i in item.ids if i not in cache]
+    if todo:
+        texts = [windows(item.rows[i].text) for i in todo]
+        flat = [t for ts in texts for t in ts]
+        vecs = searcher.embedder.embed(flat)
+        k = 0
+        for i, ts in zip(todo, texts):
+            cache[i] = vecs[k:k + len(ts)]
+            k += len(ts)
+    qvec = searcher.embedder.embed_query(item.q.text)
+    best = np.array([float((cache[i] @ qvec).max()) for i in item.ids])
+    keys = turn_keys(item)
+    turn: dict[tuple, float] = {}
+    for key, b in zip(keys, best):
+        turn[key] = max(turn.get(key, -1.0), b)
+    return np.stack([best, best - item.x[:, COL["cos"]], np.array([turn[key] for key in keys])], axis=1)
+
+
+VARIANTS = {"sentences": sentences, "turn-lexical": turn_lexical, "coverage": coverage, "names-out": names_out,
             "transcript-relative": transcript_relative, "bigrams": bigrams, "products": products}
 
 
