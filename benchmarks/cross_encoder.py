@@ -3,7 +3,8 @@
     python benchmarks/cross_encoder.py --index INDEX ../shared/data/queries.jsonl ../shared/data/queries-more.jsonl \
         [--layers 2] [--top 3] [--groups 2000]
 
-Per fold of transcripts (ranking_cv.py's folds, the same seed), a cross-encoder is started from the
+Per fold of transcripts (ranking_cv.py's rule: a question in its gold answer's transcript's fold,
+the same seed), a cross-encoder is started from the
 first `--layers` transformer layers of the shipped model (all-MiniLM-L6-v2, torch fp32, mean
 pooling, one linear head) and trained one epoch on the other folds' exchanges: the reporter's
 question against the start of the answer it got and of two other answers of the same press
