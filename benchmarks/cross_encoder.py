@@ -5,14 +5,15 @@
 
 Per fold of transcripts (ranking_cv.py's rule: a question in its gold answer's transcript's fold,
 the same seed), a cross-encoder is started from the first `--layers` transformer layers of the
-shipped model (all-MiniLM-L6-v2, torch fp32, mean pooling, one linear head) and trained one
-epoch on the other folds' exchanges: the reporter's question against the start of the answer it
-got and of two other answers of the same press conference (softmax over the three). It reads the question and the answer's text only, never the
-question the reporter asked (that would be the training question itself). The fold's graded
-questions are then ranked by the shipped ranker fitted on the other folds (as ranking_cv.py does),
-and their top `--top` answers, as the product shows them, re-ordered by the cross-encoder alone:
-nothing in the combination is fitted to the graded questions. Printed: R@1 / R@5 / MRR@10 /
-nDCG@10 held out, before and after, per kind, and the training time.
+shipped model (all-MiniLM-L6-v2, torch fp32, mean pooling, one linear head) and trained one epoch
+on the other folds' exchanges: the reporter's question against the start of the answer it got and
+of two other answers of the same press conference (softmax over the three). It reads the question
+and the answer's text only, never the question the reporter asked (that would be the training
+question itself). The fold's graded questions are then ranked by the shipped ranker fitted on the
+other folds (as ranking_cv.py does), and their top `--top` answers, as the product shows them,
+re-ordered by the cross-encoder alone: nothing in the combination is fitted to the graded
+questions. Printed: R@1 / R@5 / MRR@10 / nDCG@10 held out, before and after, per kind, and the
+training time.
 """
 
 from __future__ import annotations
