@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ranking_cv import fit, folds_of, report  # noqa: E402
+from ranking_cv import answer_turns, fit, folds_of, report  # noqa: E402
 from ranking_features import arguments, questions  # noqa: E402
 
 from onrecord.config import get_settings  # noqa: E402
@@ -35,14 +35,10 @@ from onrecord.service import Onrecord  # noqa: E402
 
 
 def exchanges(reader) -> dict[str, list[tuple[str, str]]]:
-    """Each transcript's exchanges: (the reporter's question, the start of the answer turn)."""
-    turns: dict[tuple, list] = {}
-    for p, _ in reader.iter_passages():
-        if p.asked is not None:
-            turns.setdefault((p.transcript_id, p.turn_index), []).append(p)
+    """Each transcript's exchanges: (the reporter's question, the start of its first answer turn)."""
     out: dict[str, list[tuple[str, str]]] = {}
     seen = set()
-    for (tid, _), ps in sorted(turns.items()):
+    for (tid, _), ps in answer_turns(reader).items():
         asked = " ".join(ps[0].asked.split())
         if len(asked.split()) >= 8 and (tid, asked) not in seen:
             seen.add((tid, asked))

@@ -60,13 +60,19 @@ class Item:
                            for r in (normalize(shown[i]) for i in ids)])
 
 
-def self_supervised(reader, n: int, seed: int) -> list[dict]:
-    """A sample of the index's exchanges: the reporter's question, its answer turn's text as gold."""
+def answer_turns(reader) -> dict[tuple, list]:
+    """The index's answers to a reporter's question: (transcript id, turn) -> its passages, in order."""
     turns: dict[tuple, list] = {}
     for p, _ in reader.iter_passages():  # in id order: a turn's passages in order
         if p.asked is not None:
             turns.setdefault((p.transcript_id, p.turn_index), []).append(p)
-    rows = [(tid, turn, ps[0].asked, ps[0].file, " ".join(p.text for p in ps)) for (tid, turn), ps in sorted(turns.items())]
+    return dict(sorted(turns.items()))
+
+
+def self_supervised(reader, n: int, seed: int) -> list[dict]:
+    """A sample of the index's exchanges: the reporter's question, its answer turn's text as gold."""
+    rows = [(tid, turn, ps[0].asked, ps[0].file, " ".join(p.text for p in ps))
+            for (tid, turn), ps in answer_turns(reader).items()]
     first: dict[tuple, tuple] = {}
     for tid, turn, asked, file, text in rows:  # the first answer turn of each exchange
         if len(asked.split()) >= 8 and len(text.split()) >= 20:

@@ -46,6 +46,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from ranking_cv import build, fit, folds_of, ranked_answers, report, self_supervised, unasked  # noqa: E402
 
+from onrecord.chunking import _SENTENCE_END  # noqa: E402  (where passages are cut: the same sentence ends)
 from onrecord.config import get_settings  # noqa: E402
 from onrecord.evaluation import load_queries, score_query  # noqa: E402
 from onrecord.ranking import FEATURES  # noqa: E402
@@ -178,9 +179,6 @@ def products(item, ctx) -> np.ndarray:
     x = item.x[:, [COL["cos"], COL["lex_answer"], COL["lex_question"], COL["cos_turn"]]]
     pairs = [(0, 1), (0, 2), (1, 2), (0, 3), (2, 3)]
     return np.stack([x[:, a] * x[:, b] for a, b in pairs], axis=1)
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
 
 
 def windows(text: str, size: int = 2) -> list[str]:
