@@ -33,11 +33,12 @@ def summary(path: Path) -> dict:
 
 
 STYLES = HERE / "styles"  # transcripts in other styles and formats (see styles/README.md)
+READING = HERE / "reading"  # the real cases of reading rules (see reading/README.md)
 
 
 def golden_files() -> list[Path]:
-    """The transcripts with golden files: tests/data and tests/styles (not their README)."""
-    return sorted(p for folder in (HERE / "data", STYLES) for p in folder.iterdir()
+    """The transcripts with golden files: tests/data, tests/styles and tests/reading (not their READMEs)."""
+    return sorted(p for folder in (HERE / "data", STYLES, READING) for p in folder.iterdir()
                   if p.is_file() and p.name != "README.md")
 
 

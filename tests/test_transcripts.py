@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from make_golden import golden_files, summary
+from onrecord.chunking import chunk
 from onrecord.errors import TranscriptError
 from onrecord.evaluation import normalize
 from onrecord.models import MODERATOR, QUESTIONER, SPOKESPERSON
@@ -13,7 +14,8 @@ from onrecord.transcripts import clean_paragraph, find_date, parse_bytes, parse_
 
 DATA = Path(__file__).parent / "data"
 GOLDEN = Path(__file__).parent / "golden"
-FILES = sorted(p for p in DATA.iterdir() if p.is_file())
+READING = Path(__file__).parent / "reading"  # the real cases of reading rules (see its README)
+FILES = sorted(p for folder in (DATA, READING) for p in folder.iterdir() if p.is_file() and p.name != "README.md")
 
 
 @pytest.mark.parametrize("path", golden_files(), ids=lambda p: p.name[:40])
@@ -375,3 +377,60 @@ def test_staff_operators_and_thanks_are_no_ones_answer():
     (t,) = parse_bytes(doc.encode(), "briefing.md")
     assert [(tu.speaker, tu.role) for tu in t.turns][3] == ("Aide", MODERATOR)
     assert (t.turns[-1].speaker, t.turn_text(t.turns[-1])) == ("Mr. Zients", "We are ready to ship the doses.")
+
+
+def _turns_with(t, words: str) -> list:
+    return [u for u in t.turns if words in " ".join(t.turn_text(u).split())]
+
+
+def test_a_label_typed_another_way_is_the_label_the_file_uses():
+    """A label the file uses, typed with another closing mark ('THE PRESIDENT:' among 'THE
+    PRESIDENT.'), stray punctuation ('THE, PRESIDENT.') or letter case ('The PRESIDENT.'), starts
+    that speaker's turn: the speech is not lost, nor read as the reporter's question before it."""
+    t = parse_file(READING / "1965-08-29-johnson-news-conference.md")[0]
+    first = t.turns[0]
+    assert (first.speaker, first.role) == ("Lyndon B. Johnson", SPOKESPERSON)
+    assert t.turn_text(first).startswith("Good afternoon ladies and gentlemen")
+
+    t = parse_file(READING / "1961-08-10-kennedy-news-conference.md")[0]
+    [turn] = _turns_with(t, "It's my understanding that the hijacking which took place yesterday")
+    assert (turn.speaker, turn.role) == ("John F. Kennedy", SPOKESPERSON)
+    assert "THE, PRESIDENT" not in t.turn_text(turn)
+
+    t = parse_file(READING / "1967-09-01-johnson-news-conference.md")[0]
+    for words in ("I think that these men have expressed their opinion.", "I think, Mrs. McClendon"):
+        [turn] = _turns_with(t, words)
+        assert (turn.speaker, turn.role) == ("Lyndon B. Johnson", SPOKESPERSON), words
+    assert not [u for u in t.turns if u.role == QUESTIONER and "PRESIDENT." in t.turn_text(u)]
+
+
+def test_a_numbered_question_starts_the_question_when_spaced_or_run_into_a_heading():
+    """'[ 13.] Q.' (spaces in the number's brackets) and 'HEADING [16.] Q.' (the topic heading and
+    the numbered question on one line) start a reporter's turn, not part of the answer before."""
+    for name, words, topic in (
+        ("1969-01-27-nixon-news-conference.md", "in the last administration, the McClellan Committee", "THE TFX AND CONGRESSIONAL COMMITTEES"),
+        ("1965-08-25-johnson-news-conference.md", "do you still consider the repeal of section 14(b)",
+         "REPEAL OF SECTION 14(B) or THE TAFT-HARTLEY ACT"),
+    ):
+        t = parse_file(READING / name)[0]
+        [turn] = _turns_with(t, words)
+        assert turn.role == QUESTIONER and t.turn_text(turn).startswith("Mr. President,"), name
+        assert not [u for u in t.turns if u.role == SPOKESPERSON and "Q. Mr. President" in t.turn_text(u)], name
+        [exchange] = [e for e in t.exchanges if t.turns.index(turn) in e.question]
+        assert exchange.topic == topic
+
+
+def test_an_acknowledgement_that_cuts_a_question_in_two_answers_nothing():
+    """A spokesperson's 'Mm-hmm.' / 'Yeah.' / 'Sure.' between two turns of a reporter's question is
+    no answer: the answer after it is asked the whole question. 'No.' there still answers."""
+    t = parse_file(DATA / "2021-05-11-press-briefing-by-press-secretary-jen-psaki-secretary-of-energy-jennifer-granholm-and-secretary-of-homeland-security-alejandro-mayorkas-may-11-2021.md")[0]
+    passages = chunk(t)
+    assert not [p for p in passages if p.text.strip() in ("Yeah.", "Sure.", "Mm-hmm.", "Okay.")]
+    [overseas] = {p.asked for p in passages if p.asked and "What about Americans overseas?" in p.asked}
+    assert overseas.startswith("Yes, Jen. The President assured governors today there will be enough vaccine")
+    [pool] = {p.asked for p in passages if p.asked and "Why was the pool not invited" in p.asked}
+    assert pool.startswith("Okay. And just one quick housekeeping item for us in the room here.")
+
+    t = parse_file(DATA / "1961-03-23-kennedy-news-conference.md")[0]
+    [no] = [p for p in chunk(t) if p.text == "No."]
+    assert no.asked.endswith("the advisability of a meeting between you and Mr. Khrushchev?")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .models import QUESTIONER, SPOKESPERSON, UNKNOWN, Passage, Transcript
+from .models import QUESTIONER, SPOKESPERSON, UNKNOWN, Exchange, Passage, Transcript
 from .transcripts.labels import COURTESY
 
 MAX_WORDS = 150  # MiniLM reads 256 word pieces; ~150 words leave room for the question
@@ -87,13 +87,25 @@ def asked_by(transcript: Transcript, turn_index: int) -> str | None:
     return name or turn.affiliation
 
 
+def question_turns(exchange: Exchange) -> tuple[int, ...]:
+    """The turns of the question an exchange's answer answers: its last question turn, and the
+    turns before it that only a spokesperson's acknowledgement cut off (one turn apart: see
+    `Exchange`). Earlier question turns (a question that got no answer) are not part of it."""
+    q = exchange.question
+    n = len(q) - 1
+    while n > 0 and q[n] - q[n - 1] == 2:
+        n -= 1
+    return q[n:] if q else ()
+
+
 def chunk(transcript: Transcript) -> list[Passage]:
     """All passages of a transcript: every spokesperson answer and statement, chunked."""
     passages = []
     for exchange in transcript.exchanges:
+        parts = [transcript.turns[i] for i in question_turns(exchange)]
         question = exchange.question[-1] if exchange.question else None
-        q_turn = transcript.turns[question] if question is not None else None
-        asked = transcript.turn_text(q_turn) if q_turn and q_turn.role == QUESTIONER else None
+        asked = (" ".join(transcript.turn_text(t).strip() for t in parts)
+                 if parts and all(t.role == QUESTIONER for t in parts) else None)
         who = asked_by(transcript, question) if asked else None
         for ti in exchange.answer:
             turn = transcript.turns[ti]

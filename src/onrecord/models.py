@@ -30,6 +30,8 @@ class Exchange:
     """A question (possibly several turns) and the answer turns that follow it.
 
     Opening statements are exchanges without question turns. Indices point into Transcript.turns.
+    Two question turns one turn apart are one question that a spokesperson's acknowledgement
+    ("Yeah.", "Mm-hmm.") cut in two: that turn between them is in neither list.
     """
 
     question: tuple[int, ...]

@@ -12,12 +12,14 @@ from .captions import escape_markdown
 from .labels import (
     _CALL_RE,
     _SPEECH_MARKER_RE,
+    ACKNOWLEDGEMENT,
     GENERIC_ANSWERERS,
     GENERIC_QUESTIONERS,
     INTERPRETERS,
     STAFF_LABELS,
     _choose_style,
     _classify,
+    _mark_label_variants,
     _mark_title_case_headings,
     _Para,
     recurring_title_labels,
@@ -119,6 +121,7 @@ def parse_source(source: Source) -> Transcript:
     style = _choose_style(raw_paras, title_labels)
     for para in paras:
         _classify(para, style, title_labels)
+    _mark_label_variants(paras)
     _mark_title_case_headings(paras)
 
     names = _Names(title, meta_speakers, canonical, date, organisation == "The White House")
@@ -259,10 +262,23 @@ def _interjection(turns: list[Turn], i: int, text: str) -> bool:
             and len(text[turns[i].span[0]:turns[i].span[1]].split()) <= INTERJECTION_WORDS)
 
 
+def _acknowledgement(turns: list[Turn], i: int, text: str) -> bool:
+    """A spokesperson's "Yeah." / "Mm-hmm." / "Sure." between two turns of the same reporter
+    ("Just a follow-up on —" / "Yeah." / "— Kelly O's question. Do you think ..."): the reporter's
+    question goes on, and nothing has been answered yet."""
+    if not (0 < i < len(turns) - 1) or turns[i].role not in (SPOKESPERSON, UNKNOWN):
+        return False
+    before, after = turns[i - 1], turns[i + 1]
+    return (before.role == after.role == QUESTIONER and before.speaker == after.speaker
+            and ACKNOWLEDGEMENT.fullmatch(text[turns[i].span[0]:turns[i].span[1]].strip()) is not None)
+
+
 def _pair(turns: list[Turn], topics: list[str | None], breaks: set[int], text: str = "") -> list[Exchange]:
     """Group turns into exchanges: question turn(s), then the spokesperson turns answering them.
     A reporter's interjection into an answer that goes on (see `_interjection`) belongs to no
-    exchange's questions: the answer before and after it is one exchange."""
+    exchange's questions: the answer before and after it is one exchange. A spokesperson's
+    acknowledgement that cuts a reporter's question in two (see `_acknowledgement`) belongs to no
+    exchange's answers: the question before and after it is one question."""
     exchanges: list[Exchange] = []
     questions: list[int] = []
     answers: list[int] = []
@@ -280,6 +296,8 @@ def _pair(turns: list[Turn], topics: list[str | None], breaks: set[int], text: s
             flush()
             questions = []
         if text and answers and _interjection(turns, i, text):
+            continue
+        if text and questions and not answers and _acknowledgement(turns, i, text):
             continue
         if turn.role == QUESTIONER:
             if answers:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..models import QUESTIONER
 
-_NUMBERING = r"(?:\[[0-9IlL]{1,3}\.?\]\.?\s*)?"
+_NUMBERING = r"(?:\[ ?[0-9IlL]{1,3}\.? ?\]\.?\s*)?"  # "[16.] Q.", "[ 13.] Q."
 _Q_RE = re.compile(_NUMBERING + r"(?P<label>Q[.:]?|QUESTION:|Question:)(?=\s|$)\s*")
 # the chair calling on a reporter, alone as a paragraph: "[9.] Mr. Horner [Garnett D. Horner,
 # Washington Evening Star]." (the name in brackets is who asks next)
@@ -68,6 +68,12 @@ COURTESY = re.compile(
     r"|go ahead|next question|which one|(?:yes|yeah|sure|okay|ok|all right),? (?:go ahead|please))[.!?,]*\s*)+",
     re.I,
 )
+# a spokesperson's turn that only lets a reporter go on ("Yeah.", "Mm-hmm.", "Sure.", "Okay."):
+# between two turns of a reporter's question it answers nothing ("Yes." and "No." may answer)
+ACKNOWLEDGEMENT = re.compile(
+    r"(?:(?:yeah|yep|sure|okay|ok|mm-hmm|mhm|uh-huh|go ahead|please|all right)[.,!]*\s*)+|\((?:laughs|laughter)\.?\)",
+    re.I,
+)
 
 
 INTERPRETERS = {"INTERPRETER", "THE INTERPRETER", "TRANSLATOR", "THE TRANSLATOR", "INTERPRETATION"}
@@ -113,6 +119,39 @@ def recurring_title_labels(paras: list[str]) -> set[str]:
         if m:
             counts[m.group("label")] = counts.get(m.group("label"), 0) + 1
     return {label for label, n in counts.items() if n >= RECURRING}
+
+
+# the end of what may be a label at the start of a paragraph: a period or colon, then a space
+_LABEL_END_RE = re.compile(r"[.:](?:\s+|$)")
+
+
+def _label_key(text: str) -> str:
+    """A label as its words alone: 'THE, PRESIDENT', 'The PRESIDENT' -> 'THE PRESIDENT'."""
+    return " ".join(re.sub(r"[^\w'’\-]+", " ", text).upper().split())
+
+
+def _mark_label_variants(paras: list[_Para]) -> None:
+    """A paragraph that starts with a label the file uses at least RECURRING times, typed with
+    other letter case, closing mark or stray punctuation between its words ('The PRESIDENT.',
+    'THE, PRESIDENT.', 'THE PRESIDENT:' in a file of 'THE PRESIDENT.'), is that label: otherwise
+    the speech that follows is read as the turn before it (a reporter's question, or nothing)."""
+    counts: dict[str, int] = {}
+    for p in paras:
+        if p.kind == "label" and p.label != "Q":
+            counts[p.label] = counts.get(p.label, 0) + 1
+    known = {_label_key(label): label for label, n in counts.items() if n >= RECURRING}
+    if not known:
+        return
+    for p in paras:
+        if p.kind not in ("text", "heading"):
+            continue
+        for end in _LABEL_END_RE.finditer(p.text[:64]):
+            head = p.text[:end.start()]
+            label = known.get(_label_key(head))
+            # an upper-case word, as a label has and a sentence's first words do not
+            if label and any(w.isupper() and len(w) > 1 for w in re.findall(r"[A-Za-z]+", head)):
+                p.kind, p.label, p.body_offset, p.outlet = "label", label, end.end(), None
+                break
 
 
 def _is_title_case_heading(text: str) -> bool:

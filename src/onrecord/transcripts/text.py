@@ -32,11 +32,21 @@ INLINE_LABELS = 100  # at most this many of a file's labels are looked for insid
 _INLINE_CANDIDATE = re.compile(r"[A-Z][A-Z.'’\- ]{0,60}[A-Z.](?=: )")
 
 
+# a numbered question ("[16.] Q. Mr. President, ..."), as conference records number them
+_NUMBERED_Q = r"\[ ?\d{1,3}\.? ?\]\.?\s*Q[.:]\s"
+
+
 def split_inline_labels(paras: list[str]) -> list[str]:
     """A speaker label of the file that stands inside a paragraph, right after a sentence end
     ("... tracking that. MR. ZIENTS: Next question."), starts a new paragraph. Only ALL-CAPS colon
     labels that also start at least two paragraphs of the file count (a capitalised phrase and a
-    colon inside speech is no label otherwise)."""
+    colon inside speech is no label otherwise). So does a numbered question inside a paragraph
+    ("REPEAL OF SECTION 14(B) [16.] Q. Mr. President, ..."), in a file that numbers at least two
+    paragraphs' questions so."""
+    numbered = re.compile(_NUMBERED_Q)
+    if sum(1 for p in paras if numbered.match(p)) >= 2:
+        inside = re.compile(r"\s+(?=" + _NUMBERED_Q + ")")
+        paras = [part for p in paras for part in (inside.split(p) if "Q" in p else [p])]
     counts: dict[str, int] = {}
     for p in paras:
         m = _INLINE_CANDIDATE.match(p)
