@@ -434,3 +434,18 @@ def test_an_acknowledgement_that_cuts_a_question_in_two_answers_nothing():
     t = parse_file(DATA / "1961-03-23-kennedy-news-conference.md")[0]
     [no] = [p for p in chunk(t) if p.text == "No."]
     assert no.asked.endswith("the advisability of a meeting between you and Mr. Khrushchev?")
+
+
+def test_greetings_and_calls_on_reporters_are_neither_question_nor_answer():
+    """A reporter's 'Hello.' asks nothing (the statement after it is a statement); a spokesperson's
+    'Hi.' or 'Go ahead, Nancy.' answers nothing; a stage note alone ('(Laughter.)') is no answer."""
+    name = ("2024-05-14-press-briefing-by-press-secretary-karine-jean-pierre-and-united-states-trade-representative"
+            "-katherine-tai.md")
+    t = parse_file(READING / name)[0]
+    passages = chunk(t)
+    statement = next(p for p in passages if p.text.startswith("It’s raining outside."))
+    assert statement.asked is None and statement.speaker == "Karine Jean-Pierre"
+    assert not [p for p in passages if p.text.strip() in ("Hi.", "Go ahead, Nancy.", "Go ahead, Steve.")]
+    assert not [p for p in passages if p.text.startswith("(") and p.text.endswith(")")]
+    tariffs = next(p for p in passages if p.asked and p.asked.startswith("Thanks, Ambassador. When Trump hiked tariffs"))
+    assert tariffs.speaker == "Katherine Tai"

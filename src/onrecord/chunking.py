@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from .models import QUESTIONER, SPOKESPERSON, UNKNOWN, Exchange, Passage, Transcript
-from .transcripts.labels import COURTESY
+from .transcripts.labels import COURTESY, GREETING
 
 MAX_WORDS = 150  # MiniLM reads 256 word pieces; ~150 words leave room for the question
 # and at most this many characters: a "word" can be a megabyte of punctuation, and the model reads
@@ -21,6 +21,7 @@ MIN_WORDS = 40  # a shorter tail is merged into the passage before it
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
 _PARAGRAPH = re.compile(r"\n\n")
 _WORD = re.compile(r"\S+")
+_STAGE_NOTE = re.compile(r"[(\[][^()\[\]]{1,60}[)\]]")  # "(Laughs.)", "(Cross-talk.)", "[Inaudible]"
 
 
 def _pieces(text: str, start: int, end: int) -> list[tuple[int, int, int]]:
@@ -87,6 +88,15 @@ def asked_by(transcript: Transcript, turn_index: int) -> str | None:
     return name or turn.affiliation
 
 
+def _greets(text: str) -> bool:
+    return len(text.split()) <= 8 and GREETING.fullmatch(text) is not None
+
+
+def _no_answer(text: str) -> bool:
+    """A spokesperson's turn that answers nothing: "Go ahead, Selina.", "Hi.", "(Laughs.)"."""
+    return bool(COURTESY.fullmatch(text) or _STAGE_NOTE.fullmatch(text) or _greets(text))
+
+
 def question_turns(exchange: Exchange) -> tuple[int, ...]:
     """The turns of the question an exchange's answer answers: its last question turn, and the
     turns before it that only a spokesperson's acknowledgement cut off (one turn apart: see
@@ -104,13 +114,15 @@ def chunk(transcript: Transcript) -> list[Passage]:
     for exchange in transcript.exchanges:
         parts = [transcript.turns[i] for i in question_turns(exchange)]
         question = exchange.question[-1] if exchange.question else None
-        asked = (" ".join(transcript.turn_text(t).strip() for t in parts)
-                 if parts and all(t.role == QUESTIONER for t in parts) else None)
+        said = [transcript.turn_text(t).strip() for t in parts if t.role == QUESTIONER]
+        said = [s for s in said if not _greets(s)]  # "Good afternoon." asks nothing
+        asked = " ".join(said) if said and all(t.role == QUESTIONER for t in parts) else None
         who = asked_by(transcript, question) if asked else None
         for ti in exchange.answer:
             turn = transcript.turns[ti]
-            if turn.role not in (SPOKESPERSON, UNKNOWN) or COURTESY.fullmatch(transcript.turn_text(turn)):
-                continue  # not an answer: a reporter's turn, or only thanks and calls ("Go ahead.")
+            said = transcript.turn_text(turn)
+            if turn.role not in (SPOKESPERSON, UNKNOWN) or _no_answer(said):
+                continue  # not an answer: a reporter's turn, only thanks, greetings and calls, a stage note
             for a, b in split_span(transcript.text, *turn.span):
                 passages.append(
                     Passage(

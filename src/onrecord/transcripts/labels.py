@@ -62,11 +62,20 @@ STAFF_LABELS = {"AIDE", "STAFF", "OPERATOR", "THE OPERATOR", "HOST", "PRESS OFFI
 _OPERATOR_RE = re.compile(r"\bthe line is (?:now )?open\b|^(?:our |the )?(?:next|first|last|final) question "
                           r"(?:comes |is )?(?:from|goes to)\b", re.I)
 # a paragraph or turn that only thanks the room or hands over ("Thank you very much.", "Go ahead.",
-# "Next question.", "Which one?"); "Yes, sir." may well answer, and is not one of them
+# "Go ahead, Selina.", "Okay. Next question.", "Which one?"); "Yes, sir." may well answer, and is
+# not one of them
 COURTESY = re.compile(
-    r"(?:(?:(?:thank you|thanks)(?: (?:very much|so much|all|everybody|everyone|guys|again|sir|ma['’]am|both))*"
-    r"|go ahead|next question|which one|(?:yes|yeah|sure|okay|ok|all right),? (?:go ahead|please))[.!?,]*\s*)+",
+    r"(?:(?:(?:thank you|thanks)(?:,? (?:very much|so much|all|everybody|everyone|guys|again|sir|ma['’]am|both))*"
+    r"|go ahead(?:,? (?:sir|ma['’]am|(?-i:[A-Z][\w.'’\-]*(?: [A-Z][\w'’\-]*)?)))?|next question(?:,? please)?|which one"
+    r"|(?:yes|yeah|sure|okay|ok|all right|oh)[.,]? (?:go ahead|please|next question))[.!?,]*\s*)+",
     re.I,
+)
+# a turn that only greets or thanks ("Good afternoon.", "Hi.", "Thanks, Karine."): a reporter's asks
+# nothing, a spokesperson's answers nothing
+GREETING = re.compile(
+    r"(?:(?i:good (?:morning|afternoon|evening)|hi|hello|hey|thank you|thanks)"
+    r"(?:,? (?:(?i:sir|ma['’]am|all|everybody|everyone|guys|again|so much|very much)|[A-Z][\w.'’\-]*(?: [A-Z][\w'’\-]*)?))?"
+    r"[.!,]*\s*)+"
 )
 # a spokesperson's turn that only lets a reporter go on ("Yeah.", "Mm-hmm.", "Sure.", "Okay."):
 # between two turns of a reporter's question it answers nothing ("Yes." and "No." may answer)
