@@ -28,6 +28,10 @@ Variants:
   products       pairwise products of the cosine, the two BM25 shares and the turn's best cosine
   sentences      the best cosine of the question with two consecutive sentences of the passage
                  (embedded alone), its gap to the passage's cosine, and the best of its turn
+  answer-alone   the cosine of the question with the passage embedded without the reporter's
+                 question, its gap to the best among the candidates, and the best of its turn
+  deflection     whether the passage holds a stock non-answer ("I don't have an update", "refer
+                 you to", "not going to get ahead of"), and whether it is that and short
 """
 
 from __future__ import annotations
@@ -213,7 +217,44 @@ def sentences(item, ctx) -> np.ndarray:
     return np.stack([best, best - item.x[:, COL["cos"]], np.array([turn[key] for key in keys])], axis=1)
 
 
-VARIANTS = {"sentences": sentences, "turn-lexical": turn_lexical, "coverage": coverage, "names-out": names_out,
+# what a spokesperson says instead of answering ("I don't have an update", "I'd refer you to ...",
+# "I'm not going to get ahead of ...")
+_DEFLECTION = re.compile(
+    r"\bI (?:do not|don['’]t) have (?:anything|an update|any update|more|any more|any details|a (?:comment|readout))"
+    r"|\b(?:refer you|point you) (?:to|back)|\bI(?:['’]m| am) not going to (?:get|go|comment|speak|weigh)"
+    r"|\bI (?:can['’]t|cannot|won['’]t|will not) (?:get|go|comment|speak|confirm)|\bnothing to (?:share|announce|add)"
+    r"|\b(?:get|getting) ahead of\b",
+    re.I,
+)
+
+
+def deflection(item, ctx) -> np.ndarray:
+    """Whether the passage deflects (a stock non-answer), and whether it is that and short (under 40
+    words: nothing but the deflection)."""
+    d = np.array([float(bool(_DEFLECTION.search(item.rows[i].text))) for i in item.ids])
+    short = np.array([float(len(item.rows[i].text.split()) < 40) for i in item.ids])
+    return np.stack([d, d * short], axis=1)
+
+
+def answer_alone(item, ctx) -> np.ndarray:
+    """The cosine of the question with the passage embedded without the reporter's question (its
+    answer alone), its gap to the best such cosine among the candidates, and the best of its turn:
+    two answers to one question (two officials, or the parts of a long answer) differ only there."""
+    cache, searcher = ctx.setdefault("alone", {}), ctx["searcher"]
+    todo = [i for i in item.ids if i not in cache]
+    if todo:
+        for i, v in zip(todo, searcher.embedder.embed([unasked(item.rows[i]) for i in todo])):
+            cache[i] = v
+    qvec = searcher.embedder.embed_query(item.q.text)
+    cos = np.array([float(cache[i] @ qvec) for i in item.ids])
+    keys = turn_keys(item)
+    turn: dict[tuple, float] = {}
+    for key, c in zip(keys, cos):
+        turn[key] = max(turn.get(key, -1.0), c)
+    return np.stack([cos, cos - cos.max(), np.array([turn[key] for key in keys])], axis=1)
+
+
+VARIANTS = {"answer-alone": answer_alone, "deflection": deflection, "sentences": sentences, "turn-lexical": turn_lexical, "coverage": coverage, "names-out": names_out,
             "transcript-relative": transcript_relative, "bigrams": bigrams, "products": products}
 
 
