@@ -250,6 +250,19 @@ def test_misspelt_names_are_read_as_the_speaker_they_misspell():
     assert read("Psaki?", frequency=None)[0] == ("Jen Psaki",)
 
 
+def test_initials_typed_in_capitals_name_the_speaker_of_three_or_more_names():
+    """'LBJ' is Lyndon B. Johnson and 'KJP' Karine Jean-Pierre (a hyphen parts names too); the
+    same letters in lower case are a word, and two initials are too few to tell anyone."""
+    names = SpeakerNames(["Lyndon B. Johnson", "Karine Jean-Pierre", "John Kirby", "Senior Administration Official"])
+    read = lambda text: (parse_query(text, names).named_speakers, parse_query(text, names).read_as)  # noqa: E731
+    assert read("Looking back, what was LBJ's proudest achievement?") == (
+        ("Lyndon B. Johnson",), (("LBJ", "Lyndon B. Johnson"),))
+    assert read("What did KJP say about Gaza?")[0] == ("Karine Jean-Pierre",)
+    assert read("what did lbj say")[0] == ()
+    assert read("What did JK say?")[0] == ()
+    assert read("Did the SAO brief on Gaza?")[0] == ()  # a role, not a name
+
+
 def test_the_ranker_learns_which_features_mark_the_answer_and_scores_0_to_1():
     rng = np.random.default_rng(0)
     xs, ys = [], []

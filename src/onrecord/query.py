@@ -2,7 +2,9 @@
 
 Speakers are found by their surname among the index's speakers, also as reporters misspell them
 ("Kirbey" -> John Kirby, "Jen Saki" -> Jen Psaki): a word the index's text does not know, within
-one or two edits of a surname, is read as that surname. How a question was read is reported
+one or two edits of a surname, is read as that surname. A word typed in capitals that is the
+initials of a speaker's three or more names ("LBJ" -> Lyndon B. Johnson, "KJP" -> Karine
+Jean-Pierre) is read as that speaker. How a question was read is reported
 (`Query.read_as`), so the reader sees it.
 """
 
@@ -65,6 +67,11 @@ class SpeakerNames:
             self.exact.setdefault(parts[-1].lower(), []).append((rank, name))
             if len(parts) > 1:
                 self.first.setdefault(name, set()).add(parts[0].lower())
+        self.initials: dict[str, list[tuple[int, str]]] = {}  # "lbj" -> Lyndon B. Johnson
+        for rank, name in enumerate(known_speakers):
+            letters = [w[0] for w in re.split(r"[\s\-]+", name) if w and w[0].isalpha()]
+            if len(letters) >= 3 and name.lower() not in _GENERIC_NAMES:
+                self.initials.setdefault("".join(letters).lower(), []).append((rank, name))
         self.deletes: dict[str, set[str]] = {}
         for surname in self.exact:
             if len(surname) >= MIN_FUZZY:
@@ -139,6 +146,10 @@ def parse_query(text: str, known_speakers: list[str] | SpeakerNames, speaker: st
     words = _words_of(low)
     found = {hit for w in words for hit in names.get(w, ())}
     read_as = []
+    for w in sorted(words):  # initials, typed in capitals ("LBJ's", not "lbj")
+        if w in names.initials and _typed(text, w).isupper():
+            found.update(names.initials[w])
+            read_as += [(_typed(text, w), name) for _, name in sorted(names.initials[w])]
     if frequency is not None:
         unknown = [w for w in words if w not in names.exact and len(w) >= MIN_FUZZY and _is_name_like(w)]
         df = frequency(unknown) if unknown else {}
