@@ -436,6 +436,18 @@ def test_an_acknowledgement_that_cuts_a_question_in_two_answers_nothing():
     assert no.asked.endswith("the advisability of a meeting between you and Mr. Khrushchev?")
 
 
+def test_a_short_question_back_to_the_reporter_answers_nothing():
+    """'... the latest hijacking plane incidents involving' / 'The Cuban one or the American one?'
+    / 'Both. [Laughter]' / the answer: the spokesperson's question back (short, every sentence a
+    question) is no answer, and the answer after the reporter's reply is asked the whole question."""
+    t = parse_file(READING / "1961-08-10-kennedy-news-conference.md")[0]
+    passages = chunk(t)
+    assert not [p for p in passages if p.text.startswith("The Cuban one or the American one?")]
+    answer = next(p for p in passages if p.text.startswith("It's my understanding that the hijacking"))
+    assert answer.asked.startswith("Mr. President, would you give us your views on the latest hijacking")
+    assert answer.asked.endswith("Both. [Laughter]") and answer.speaker == "John F. Kennedy"
+
+
 def test_greetings_and_calls_on_reporters_are_neither_question_nor_answer():
     """A reporter's 'Hello.' asks nothing (the statement after it is a statement); a spokesperson's
     'Hi.' or 'Go ahead, Nancy.' answers nothing; a stage note alone ('(Laughter.)') is no answer."""
@@ -449,3 +461,18 @@ def test_greetings_and_calls_on_reporters_are_neither_question_nor_answer():
     assert not [p for p in passages if p.text.startswith("(") and p.text.endswith(")")]
     tariffs = next(p for p in passages if p.asked and p.asked.startswith("Thanks, Ambassador. When Trump hiked tariffs"))
     assert tariffs.speaker == "Katherine Tai"
+
+
+def test_calls_and_the_floor_given_to_a_reporter_answer_nothing():
+    """'THE PRESIDENT. Yes, Mr. Scali [John A. Scali, ABC News].' calls on a reporter; 'Q. Mr.
+    President?' / 'THE PRESIDENT. Yes, sir.' / 'Q. Democrats in the House ...' is one question,
+    the floor asked for and given: neither 'Yes, sir.' nor the call is an answer."""
+    t = parse_file(READING / "1969-04-18-nixon-news-conference.md")[0]
+    passages = chunk(t)
+    assert not [p for p in passages if "[John A. Scali, ABC News]" in p.text]
+    tax = next(p for p in passages if p.asked and "7 percent investment tax credit" in p.asked)
+    assert tax.asked.startswith("Democrats in the House have voted to repeal") and tax.speaker == "Richard Nixon"
+    floor = next(i for i, u in enumerate(t.turns) if t.turn_text(u) == "Mr. President?"
+                 and "investment tax credit" in t.turn_text(t.turns[i + 2]))
+    assert t.turn_text(t.turns[floor + 1]) == "Yes, sir."
+    assert not [e for e in t.exchanges if floor + 1 in e.answer]

@@ -99,8 +99,8 @@ def _no_answer(text: str) -> bool:
 
 def question_turns(exchange: Exchange) -> tuple[int, ...]:
     """The turns of the question an exchange's answer answers: its last question turn, and the
-    turns before it that only a spokesperson's acknowledgement cut off (one turn apart: see
-    `Exchange`). Earlier question turns (a question that got no answer) are not part of it."""
+    turns before it that only a spokesperson's acknowledgement or question back cut off (one turn
+    apart: see `Exchange`). Earlier question turns (a question that got no answer) are not part of it."""
     q = exchange.question
     n = len(q) - 1
     while n > 0 and q[n] - q[n - 1] == 2:

@@ -31,7 +31,8 @@ class Exchange:
 
     Opening statements are exchanges without question turns. Indices point into Transcript.turns.
     Two question turns one turn apart are one question that a spokesperson's acknowledgement
-    ("Yeah.", "Mm-hmm.") cut in two: that turn between them is in neither list.
+    ("Yeah.", "Mm-hmm.") or question back ("Which one?") cut in two: that turn between them is in
+    neither list.
     """
 
     question: tuple[int, ...]

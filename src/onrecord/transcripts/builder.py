@@ -4,6 +4,7 @@ question/answer exchanges; `parse_source` reads one Source from its text to its 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, replace
 
 from ..errors import TranscriptError
@@ -15,6 +16,7 @@ from .labels import (
     ACKNOWLEDGEMENT,
     GENERIC_ANSWERERS,
     GENERIC_QUESTIONERS,
+    GREETING,
     INTERPRETERS,
     STAFF_LABELS,
     _choose_style,
@@ -262,23 +264,37 @@ def _interjection(turns: list[Turn], i: int, text: str) -> bool:
             and len(text[turns[i].span[0]:turns[i].span[1]].split()) <= INTERJECTION_WORDS)
 
 
-def _acknowledgement(turns: list[Turn], i: int, text: str) -> bool:
-    """A spokesperson's "Yeah." / "Mm-hmm." / "Sure." between two turns of the same reporter
-    ("Just a follow-up on —" / "Yeah." / "— Kelly O's question. Do you think ..."): the reporter's
-    question goes on, and nothing has been answered yet."""
+CLARIFYING_WORDS = 12  # a question back to the reporter this short asks what they mean
+ACKNOWLEDGING_WORDS = 4  # "Yes, sir." to a reporter asking for the floor ("Mr. President?")
+_QUESTIONS_ONLY = re.compile(r"(?:[^.!?]+\?+\s*)+")  # every sentence a question ("Which one?")
+
+
+def _question_goes_on(turns: list[Turn], i: int, text: str) -> bool:
+    """A spokesperson's turn between two turns of the same reporter that lets the reporter's
+    question go on, and answers nothing yet: an acknowledgement ("Just a follow-up on —" / "Yeah."
+    / "— Kelly O's question. Do you think ..."), a short question back to clarify ("... the
+    latest hijacking plane incidents" / "The Cuban one or the American one?" / "Both."), or a
+    short reply to a reporter asking for the floor ("Mr. President?" / "Yes, sir." / the question)."""
     if not (0 < i < len(turns) - 1) or turns[i].role not in (SPOKESPERSON, UNKNOWN):
         return False
     before, after = turns[i - 1], turns[i + 1]
+    said = text[turns[i].span[0]:turns[i].span[1]].strip()
+    asked = text[before.span[0]:before.span[1]].strip()
     return (before.role == after.role == QUESTIONER and before.speaker == after.speaker
-            and ACKNOWLEDGEMENT.fullmatch(text[turns[i].span[0]:turns[i].span[1]].strip()) is not None)
+            and (ACKNOWLEDGEMENT.fullmatch(said) is not None
+                 or (len(said.split()) <= CLARIFYING_WORDS and _QUESTIONS_ONLY.fullmatch(said) is not None)
+                 # "Mr. President?" / "Yes, sir." / the question: the floor given, nothing answered
+                 or (len(said.split()) <= ACKNOWLEDGING_WORDS and len(asked.split()) <= 4
+                     and GREETING.fullmatch(asked) is not None)))
 
 
 def _pair(turns: list[Turn], topics: list[str | None], breaks: set[int], text: str = "") -> list[Exchange]:
     """Group turns into exchanges: question turn(s), then the spokesperson turns answering them.
     A reporter's interjection into an answer that goes on (see `_interjection`) belongs to no
     exchange's questions: the answer before and after it is one exchange. A spokesperson's
-    acknowledgement that cuts a reporter's question in two (see `_acknowledgement`) belongs to no
-    exchange's answers: the question before and after it is one question."""
+    acknowledgement or question back that cuts a reporter's question in two (see
+    `_question_goes_on`) belongs to no exchange's answers: the question before and after it is one
+    question."""
     exchanges: list[Exchange] = []
     questions: list[int] = []
     answers: list[int] = []
@@ -297,7 +313,7 @@ def _pair(turns: list[Turn], topics: list[str | None], breaks: set[int], text: s
             questions = []
         if text and answers and _interjection(turns, i, text):
             continue
-        if text and questions and not answers and _acknowledgement(turns, i, text):
+        if text and questions and not answers and _question_goes_on(turns, i, text):
             continue
         if turn.role == QUESTIONER:
             if answers:

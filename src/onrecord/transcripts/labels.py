@@ -11,9 +11,11 @@ from ..models import QUESTIONER
 _NUMBERING = r"(?:\[ ?[0-9IlL]{1,3}\.? ?\]\.?\s*)?"  # "[16.] Q.", "[ 13.] Q."
 _Q_RE = re.compile(_NUMBERING + r"(?P<label>Q[.:]?|QUESTION:|Question:)(?=\s|$)\s*")
 # the chair calling on a reporter, alone as a paragraph: "[9.] Mr. Horner [Garnett D. Horner,
-# Washington Evening Star]." (the name in brackets is who asks next)
+# Washington Evening Star].", "Yes, Mr. Scali [John A. Scali, ABC News]." (the name in brackets is
+# who asks next)
 _CALL_RE = re.compile(
-    r"(?:\[\d{1,3}\.?\]\.?\s*)?(?:Mr|Mrs|Ms|Miss|Dr)\.? [A-Z][\w'’\-]+(?: [A-Z][\w'’\-]+){0,2}\s*"
+    r"(?:\[\d{1,3}\.?\]\.?\s*)?(?:(?:Yes|Yeah|All right|Okay)(?:, sir)?,? )?"
+    r"(?:Mr|Mrs|Ms|Miss|Dr)\.? [A-Z][\w'’\-]+(?: [A-Z][\w'’\-]+){0,2}\s*"
     r"\[(?P<who>[^\[\]]{3,120})\]\.?"
 )
 # an editorial footnote: a paragraph that starts with a figure and a capitalised word ("1 The
@@ -70,12 +72,13 @@ COURTESY = re.compile(
     r"|(?:yes|yeah|sure|okay|ok|all right|oh)[.,]? (?:go ahead|please|next question))[.!?,]*\s*)+",
     re.I,
 )
-# a turn that only greets or thanks ("Good afternoon.", "Hi.", "Thanks, Karine."): a reporter's asks
-# nothing, a spokesperson's answers nothing
+# a turn that only greets, thanks or asks for the floor ("Good afternoon.", "Hi.", "Thanks, Karine.",
+# "Mr. President?"): a reporter's asks nothing, a spokesperson's answers nothing
 GREETING = re.compile(
-    r"(?:(?i:good (?:morning|afternoon|evening)|hi|hello|hey|thank you|thanks)"
+    r"(?:(?i:good (?:morning|afternoon|evening)|hi|hello|hey|thank you|thanks|sir|ma['’]am"
+    r"|mr\.? president|madam president|mr\.? secretary|madam secretary)"
     r"(?:,? (?:(?i:sir|ma['’]am|all|everybody|everyone|guys|again|so much|very much)|[A-Z][\w.'’\-]*(?: [A-Z][\w'’\-]*)?))?"
-    r"[.!,]*\s*)+"
+    r"[.!?,]*\s*)+"
 )
 # a spokesperson's turn that only lets a reporter go on ("Yeah.", "Mm-hmm.", "Sure.", "Okay."):
 # between two turns of a reporter's question it answers nothing ("Yes." and "No." may answer)
