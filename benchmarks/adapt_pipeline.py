@@ -30,7 +30,7 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).parent))
 from adapt_embedding import train, training_pairs  # noqa: E402
-from ranking_cv import folds_of, unasked  # noqa: E402
+from ranking_cv import item_folds, unasked  # noqa: E402
 from ranking_features import COL, arguments, held_out, own_exchange, questions, turn_keys  # noqa: E402
 
 from onrecord.config import get_settings  # noqa: E402
@@ -61,7 +61,7 @@ def main() -> int:
         items = questions(searcher, args)
         records = [p for p, _ in searcher.store.iter_passages()]
         bare = {p.id: unasked(p) for p in records}
-        fold = folds_of([it.group for it in items], args.folds, args.seed)
+        fold = item_folds(searcher, items, args.folds, args.seed)
         adapted: dict[str, dict[int, float]] = {}
         for f in range(args.folds):
             pairs = training_pairs(records, bare, {t for t, k in fold.items() if k == f})

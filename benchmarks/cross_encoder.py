@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ranking_cv import answer_turns, fit, folds_of, report  # noqa: E402
+from ranking_cv import answer_turns, fit, item_folds, report  # noqa: E402
 from ranking_features import arguments, questions  # noqa: E402
 
 from onrecord.config import get_settings  # noqa: E402
@@ -118,7 +118,7 @@ def main() -> int:
     with app.using() as searcher:
         items = questions(searcher, args)
         ex = exchanges(searcher.store)
-        fold = folds_of([it.group for it in items], args.folds, args.seed)
+        fold = item_folds(searcher, items, args.folds, args.seed)
         graded = {it.kind for it in items} - {"self"}
         before, after, spent = [], [], 0.0
         for f in range(args.folds):

@@ -11,8 +11,8 @@ is that of the passage embedded without its question (as an opening statement is
 dropped from the question-side BM25 list, and they count among the dense candidates only when
 that cosine earns them a place.
 
-Folds: every transcript is assigned to one of k folds (a seeded shuffle of the file names, so that
-the draw is the same for any reading of the files); a query belongs to the fold of its gold
+Folds: every transcript of the index is assigned to one of k folds (a seeded shuffle of all its
+file names, so that the draw is the same for any reading of the files and any sample of questions); a query belongs to the fold of its gold
 answer's transcript. A fold's questions are ranked by a model fitted on the
 other folds' questions only; every figure printed is such a held-out score. "before" is the
 previous release's fusion (reciprocal rank fusion of the dense and lexical lists, k=20, lexical
@@ -164,6 +164,12 @@ def folds_of(groups: list[str], k: int, seed: int) -> dict[str, int]:
     return {g: i % k for i, g in enumerate(names)}
 
 
+def item_folds(searcher, items: list[Item], k: int, seed: int) -> dict[str, int]:
+    """Every transcript file of the index (and any group a question has besides) in one of k folds:
+    the draw depends on the index's files only, not on which of them the sampled questions fall in."""
+    return folds_of(sorted({t.file for t in searcher.store.transcripts()} | {it.group for it in items}), k, seed)
+
+
 def fit(train: list[Item], objective: str, l2: float, info: dict | None = None) -> Ranker:
     if objective == "listwise":
         return fit_listwise([it.x for it in train], [it.y for it in train], l2=l2, info=info)
@@ -172,7 +178,7 @@ def fit(train: list[Item], objective: str, l2: float, info: dict | None = None) 
 
 def cross_validate(searcher, items: list[Item], train_kinds: set[str], k: int, seed: int, l2: float,
                    objective: str) -> tuple[list, list]:
-    fold = folds_of([it.group for it in items], k, seed)
+    fold = item_folds(searcher, items, k, seed)
     after, before = [], []
     for f in range(k):
         train = [it for it in items if fold[it.group] != f and it.kind in train_kinds and len(it.ids)]

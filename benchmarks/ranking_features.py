@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ranking_cv import build, fit, folds_of, ranked_answers, report, self_supervised, unasked  # noqa: E402
+from ranking_cv import build, fit, item_folds, ranked_answers, report, self_supervised, unasked  # noqa: E402
 
 from onrecord.chunking import _SENTENCE_END  # noqa: E402  (where passages are cut: the same sentence ends)
 from onrecord.config import get_settings  # noqa: E402
@@ -259,7 +259,7 @@ VARIANTS = {"answer-alone": answer_alone, "deflection": deflection, "sentences":
 
 
 def held_out(searcher, items, extra, rescore, k: int, seed: int) -> dict:
-    fold = folds_of([it.group for it in items], k, seed)
+    fold = item_folds(searcher, items, k, seed)
     graded = {it.kind for it in items} - {"self"}
     if extra is not None:
         wider = []
