@@ -476,3 +476,12 @@ def test_calls_and_the_floor_given_to_a_reporter_answer_nothing():
                  and "investment tax credit" in t.turn_text(t.turns[i + 2]))
     assert t.turn_text(t.turns[floor + 1]) == "Yes, sir."
     assert not [e for e in t.exchanges if floor + 1 in e.answer]
+    # after his own answer (and a heading), "Yes, sir." gives the next reporter the floor
+    given = next(i for i, u in enumerate(t.turns) if t.turn_text(u) == "Yes, sir."
+                 and t.turn_text(t.turns[i + 1]).startswith("To follow that up, then,"))
+    assert t.turns[given - 1].speaker == "Richard Nixon" and not [e for e in t.exchanges if given in e.answer]
+
+    t = parse_file(READING / "1977-06-30-carter-news-conference.md")[0]
+    [insist] = [i for i, u in enumerate(t.turns) if t.turn_text(u) == "Yes, if you insist."]
+    assert not [e for e in t.exchanges if insist in e.answer]
+    assert not [p for p in chunk(t) if p.text == "Yes, if you insist."]

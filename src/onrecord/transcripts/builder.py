@@ -14,6 +14,8 @@ from .labels import (
     _CALL_RE,
     _SPEECH_MARKER_RE,
     ACKNOWLEDGEMENT,
+    FLOOR_BID,
+    FLOOR_GIVEN,
     GENERIC_ANSWERERS,
     GENERIC_QUESTIONERS,
     GREETING,
@@ -274,7 +276,8 @@ def _question_goes_on(turns: list[Turn], i: int, text: str) -> bool:
     question go on, and answers nothing yet: an acknowledgement ("Just a follow-up on —" / "Yeah."
     / "— Kelly O's question. Do you think ..."), a short question back to clarify ("... the
     latest hijacking plane incidents" / "The Cuban one or the American one?" / "Both."), or a
-    short reply to a reporter asking for the floor ("Mr. President?" / "Yes, sir." / the question)."""
+    short reply to a reporter asking for the floor ("Mr. President?" or "Can I follow that up?" /
+    "Yes, sir." / the question)."""
     if not (0 < i < len(turns) - 1) or turns[i].role not in (SPOKESPERSON, UNKNOWN):
         return False
     before, after = turns[i - 1], turns[i + 1]
@@ -284,8 +287,20 @@ def _question_goes_on(turns: list[Turn], i: int, text: str) -> bool:
             and (ACKNOWLEDGEMENT.fullmatch(said) is not None
                  or (len(said.split()) <= CLARIFYING_WORDS and _QUESTIONS_ONLY.fullmatch(said) is not None)
                  # "Mr. President?" / "Yes, sir." / the question: the floor given, nothing answered
-                 or (len(said.split()) <= ACKNOWLEDGING_WORDS and len(asked.split()) <= 4
-                     and GREETING.fullmatch(asked) is not None)))
+                 or (len(said.split()) <= ACKNOWLEDGING_WORDS and len(asked.split()) <= 16
+                     and (GREETING.fullmatch(asked) or FLOOR_BID.fullmatch(asked)) is not None)))
+
+
+def _gives_the_floor(turns: list[Turn], i: int, text: str) -> bool:
+    """A spokesperson's "Yes, sir." after their own words and before a reporter's question
+    ("... at the Paris conference." / a heading / "Yes, sir." / "[3.] Q. To follow that up, ..."):
+    no question came before it, so it answers none; it gives the next reporter the floor."""
+    if not (0 < i < len(turns) - 1) or turns[i].role not in (SPOKESPERSON, UNKNOWN):
+        return False
+    before, after = turns[i - 1], turns[i + 1]
+    said = text[turns[i].span[0]:turns[i].span[1]].strip()
+    return (before.role == turns[i].role and before.speaker == turns[i].speaker and after.role == QUESTIONER
+            and len(said.split()) <= ACKNOWLEDGING_WORDS and FLOOR_GIVEN.fullmatch(said) is not None)
 
 
 def _pair(turns: list[Turn], topics: list[str | None], breaks: set[int], text: str = "") -> list[Exchange]:
@@ -294,7 +309,8 @@ def _pair(turns: list[Turn], topics: list[str | None], breaks: set[int], text: s
     exchange's questions: the answer before and after it is one exchange. A spokesperson's
     acknowledgement or question back that cuts a reporter's question in two (see
     `_question_goes_on`) belongs to no exchange's answers: the question before and after it is one
-    question."""
+    question; so does a "Yes, sir." that gives the floor after the spokesperson's own words (see
+    `_gives_the_floor`)."""
     exchanges: list[Exchange] = []
     questions: list[int] = []
     answers: list[int] = []
@@ -314,6 +330,8 @@ def _pair(turns: list[Turn], topics: list[str | None], breaks: set[int], text: s
         if text and answers and _interjection(turns, i, text):
             continue
         if text and questions and not answers and _question_goes_on(turns, i, text):
+            continue
+        if text and answers and _gives_the_floor(turns, i, text):
             continue
         if turn.role == QUESTIONER:
             if answers:

@@ -72,6 +72,16 @@ COURTESY = re.compile(
     r"|(?:yes|yeah|sure|okay|ok|all right|oh)[.,]? (?:go ahead|please|next question))[.!?,]*\s*)+",
     re.I,
 )
+# a reporter asking for the floor, not yet asking: "Can I follow that up, sir?", "May I ask one more?"
+FLOOR_BID = re.compile(
+    r"(?:(?:(?:mr\.? president|sir|ma['’]am|madam (?:president|secretary)|mr\.? secretary)[,.?]?\s*)?"
+    r"(?:can|could|may|might) I (?:just )?(?:follow(?: (?:that|this|on that))?(?: up)?"
+    r"|ask(?: (?:you )?(?:a|one|another|two|a couple of) (?:more |quick |short |follow-up )?(?:questions?|follow-ups?|ones?))?)"
+    r"(?:,? (?:sir|ma['’]am|mr\.? president|please))?[?.]+\s*)+",
+    re.I,
+)
+# the floor given: "Yes, sir.", "Yes.", "Please." (an answer when a question came before it)
+FLOOR_GIVEN = re.compile(r"(?:(?:yes|yeah|sure|okay|please)(?:,? (?:sir|ma['’]am))?[.!]\s*)+", re.I)
 # a turn that only greets, thanks or asks for the floor ("Good afternoon.", "Hi.", "Thanks, Karine.",
 # "Mr. President?"): a reporter's asks nothing, a spokesperson's answers nothing
 GREETING = re.compile(
