@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from ..models import QUESTIONER
 
-_NUMBERING = r"(?:\[ ?[0-9IlL]{1,3}\.? ?\]\.?\s*)?"  # "[16.] Q.", "[ 13.] Q."
+QUESTION_NUMBER = r"\[ ?[0-9IlL]{1,3}\.? ?\]\.?\s*"  # "[16.] Q.", "[ 13.] Q."
+_NUMBERING = f"(?:{QUESTION_NUMBER})?"
 _Q_RE = re.compile(_NUMBERING + r"(?P<label>Q[.:]?|QUESTION:|Question:)(?=\s|$)\s*")
 # the chair calling on a reporter, alone as a paragraph: "[9.] Mr. Horner [Garnett D. Horner,
 # Washington Evening Star].", "Yes, Mr. Scali [John A. Scali, ABC News]." (the name in brackets is

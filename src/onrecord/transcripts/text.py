@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 import re
 
+from .labels import QUESTION_NUMBER
+
 _ESCAPE_RE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~\"'$&])")
 _TAG_RE = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
 _AUTOLINK_RE = re.compile(r"<((?:https?|mailto):[^<>\s]+)>")
@@ -33,7 +35,8 @@ _INLINE_CANDIDATE = re.compile(r"[A-Z][A-Z.'’\- ]{0,60}[A-Z.](?=: )")
 
 
 # a numbered question ("[16.] Q. Mr. President, ..."), as conference records number them
-_NUMBERED_Q = r"\[ ?\d{1,3}\.? ?\]\.?\s*Q[.:]\s"
+_NUMBERED_Q = re.compile(QUESTION_NUMBER + r"Q[.:]\s")
+_NUMBERED_Q_INSIDE = re.compile(r"\s+(?=" + QUESTION_NUMBER + r"Q[.:]\s)")
 
 
 def split_inline_labels(paras: list[str]) -> list[str]:
@@ -43,10 +46,8 @@ def split_inline_labels(paras: list[str]) -> list[str]:
     colon inside speech is no label otherwise). So does a numbered question inside a paragraph
     ("REPEAL OF SECTION 14(B) [16.] Q. Mr. President, ..."), in a file that numbers at least two
     paragraphs' questions so."""
-    numbered = re.compile(_NUMBERED_Q)
-    if sum(1 for p in paras if numbered.match(p)) >= 2:
-        inside = re.compile(r"\s+(?=" + _NUMBERED_Q + ")")
-        paras = [part for p in paras for part in (inside.split(p) if "Q" in p else [p])]
+    if sum(1 for p in paras if _NUMBERED_Q.match(p)) >= 2:
+        paras = [part for p in paras for part in (_NUMBERED_Q_INSIDE.split(p) if "Q" in p else [p])]
     counts: dict[str, int] = {}
     for p in paras:
         m = _INLINE_CANDIDATE.match(p)
