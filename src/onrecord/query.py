@@ -60,18 +60,19 @@ class SpeakerNames:
     def __init__(self, known_speakers: list[str]):
         self.exact: dict[str, list[tuple[int, str]]] = {}
         self.first: dict[str, set[str]] = {}  # first names, to confirm a looser match
+        self.initials: dict[str, list[tuple[int, str]]] = {}  # "lbj" -> Lyndon B. Johnson
         for rank, name in enumerate(known_speakers):
             parts = name.split()
-            if not parts or name.lower() in _GENERIC_NAMES or len(parts[-1]) < 3:
+            if not parts or name.lower() in _GENERIC_NAMES:
+                continue
+            letters = [w[0] for w in re.split(r"[\s\-]+", name) if w[:1].isalpha()]
+            if len(letters) >= 3:
+                self.initials.setdefault("".join(letters).lower(), []).append((rank, name))
+            if len(parts[-1]) < 3:
                 continue
             self.exact.setdefault(parts[-1].lower(), []).append((rank, name))
             if len(parts) > 1:
                 self.first.setdefault(name, set()).add(parts[0].lower())
-        self.initials: dict[str, list[tuple[int, str]]] = {}  # "lbj" -> Lyndon B. Johnson
-        for rank, name in enumerate(known_speakers):
-            letters = [w[0] for w in re.split(r"[\s\-]+", name) if w and w[0].isalpha()]
-            if len(letters) >= 3 and name.lower() not in _GENERIC_NAMES:
-                self.initials.setdefault("".join(letters).lower(), []).append((rank, name))
         self.deletes: dict[str, set[str]] = {}
         for surname in self.exact:
             if len(surname) >= MIN_FUZZY:
@@ -146,10 +147,10 @@ def parse_query(text: str, known_speakers: list[str] | SpeakerNames, speaker: st
     words = _words_of(low)
     found = {hit for w in words for hit in names.get(w, ())}
     read_as = []
-    for w in sorted(words):  # initials, typed in capitals ("LBJ's", not "lbj")
-        if w in names.initials and _typed(text, w).isupper():
+    for w in sorted(words & names.initials.keys()):  # initials, typed in capitals ("LBJ's", not "lbj")
+        if (typed := _typed(text, w)).isupper():
             found.update(names.initials[w])
-            read_as += [(_typed(text, w), name) for _, name in sorted(names.initials[w])]
+            read_as += [(typed, name) for _, name in sorted(names.initials[w])]
     if frequency is not None:
         unknown = [w for w in words if w not in names.exact and len(w) >= MIN_FUZZY and _is_name_like(w)]
         df = frequency(unknown) if unknown else {}
