@@ -73,12 +73,19 @@ def turn_keys(item) -> list[tuple]:
     return [(item.rows[i].transcript_id, item.rows[i].turn_index) for i in item.ids]
 
 
+def turn_best(item, values: np.ndarray) -> np.ndarray:
+    """For each candidate, the best of `values` among the candidates of its turn."""
+    keys = turn_keys(item)
+    best: dict[tuple, float] = {}
+    for key, v in zip(keys, values):
+        best[key] = max(best.get(key, -np.inf), float(v))
+    return np.array([best[key] for key in keys])
+
+
 def turn_lexical(item, ctx) -> np.ndarray:
     keys, share = turn_keys(item), item.x[:, COL["lex_answer"]]
-    best, hits = {}, Counter(keys)
-    for k, s in zip(keys, share):
-        best[k] = max(best.get(k, 0.0), s)
-    return np.array([[best[k], math.log1p(hits[k]), s - best[k]] for k, s in zip(keys, share)])
+    best, hits = turn_best(item, share), Counter(keys)
+    return np.stack([best, np.array([math.log1p(hits[k]) for k in keys]), share - best], axis=1)
 
 
 def coverage(item, ctx) -> np.ndarray:
@@ -210,11 +217,7 @@ def sentences(item, ctx) -> np.ndarray:
             k += len(ts)
     qvec = searcher.embedder.embed_query(item.q.text)
     best = np.array([float((cache[i] @ qvec).max()) for i in item.ids])
-    keys = turn_keys(item)
-    turn: dict[tuple, float] = {}
-    for key, b in zip(keys, best):
-        turn[key] = max(turn.get(key, -1.0), b)
-    return np.stack([best, best - item.x[:, COL["cos"]], np.array([turn[key] for key in keys])], axis=1)
+    return np.stack([best, best - item.x[:, COL["cos"]], turn_best(item, best)], axis=1)
 
 
 # what a spokesperson says instead of answering ("I don't have an update", "I'd refer you to ...",
@@ -247,11 +250,7 @@ def answer_alone(item, ctx) -> np.ndarray:
             cache[i] = v
     qvec = searcher.embedder.embed_query(item.q.text)
     cos = np.array([float(cache[i] @ qvec) for i in item.ids])
-    keys = turn_keys(item)
-    turn: dict[tuple, float] = {}
-    for key, c in zip(keys, cos):
-        turn[key] = max(turn.get(key, -1.0), c)
-    return np.stack([cos, cos - cos.max(), np.array([turn[key] for key in keys])], axis=1)
+    return np.stack([cos, cos - cos.max(), turn_best(item, cos)], axis=1)
 
 
 VARIANTS = {"answer-alone": answer_alone, "deflection": deflection, "sentences": sentences, "turn-lexical": turn_lexical, "coverage": coverage, "names-out": names_out,
