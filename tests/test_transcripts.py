@@ -485,3 +485,41 @@ def test_calls_and_the_floor_given_to_a_reporter_answer_nothing():
     [insist] = [i for i, u in enumerate(t.turns) if t.turn_text(u) == "Yes, if you insist."]
     assert not [e for e in t.exchanges if insist in e.answer]
     assert not [p for p in chunk(t) if p.text == "Yes, if you insist."]
+
+
+def test_a_name_alone_that_gives_the_floor_is_no_answer():
+    """A spokesperson's turn of names alone gives the floor: to a reporter right after the
+    spokesperson's own words ('Aamer.', 'Matt Viser.', 'Russell — Gabe.', 'J.J.'), or to the
+    colleague it names, who speaks next ('Dr. Walensky.' after a reporter's question). A name is a
+    capitalised word the transcript never writes in lower case; a short answer ('No.') stays."""
+    t = parse_file(DATA / ("2021-05-11-press-briefing-by-press-secretary-jen-psaki-secretary-of-energy-jennifer-"
+                           "granholm-and-secretary-of-homeland-security-alejandro-mayorkas-may-11-2021.md"))[0]
+    texts = {p.text.strip() for p in chunk(t)}
+    assert not texts & {"Aamer.", "Nandita.", "Matt Viser."}
+    name = ("2024-05-14-press-briefing-by-press-secretary-karine-jean-pierre-and-united-states-trade-representative"
+            "-katherine-tai.md")
+    texts = {p.text.strip() for p in chunk(parse_file(READING / name)[0])}
+    assert not texts & {"J.J.", "Russell — Gabe.", "All right. Go ahead, Aamer."}
+    t = parse_file(READING / "2021-05-13-press-briefing-by-white-house-covid-19-response-team-and-public-health-"
+                             "officials-36.md")[0]
+    [call] = [i for i, u in enumerate(t.turns) if t.turn_text(u).strip() == "Dr. Walensky."]
+    assert t.turns[call - 1].role == QUESTIONER and "Walensky" in t.turns[call + 1].speaker
+    passages = chunk(t)
+    assert not [p for p in passages if p.turn_index == call]
+    answer = next(p for p in passages if p.turn_index == call + 1)  # the colleague's answer is asked the question
+    assert answer.asked == t.turn_text(t.turns[call - 1]).strip()
+    kennedy = chunk(parse_file(DATA / "1961-03-23-kennedy-news-conference.md")[0])
+    assert [p for p in kennedy if p.text.strip() == "No." and "Mr. Khrushchev" in (p.asked or "")]
+
+
+def test_thanks_after_all_right_and_a_turn_cut_off_at_its_start_are_no_answer():
+    """'All right, thank you.' thanks the room as 'Thank you.' does; a turn cut off before its first
+    sentence ended ('So —', 'Actually, you’re the —', 'Hey, Nick —') says nothing a reporter can
+    quote."""
+    t = parse_file(DATA / ("2021-05-11-press-briefing-by-press-secretary-jen-psaki-secretary-of-energy-jennifer-"
+                           "granholm-and-secretary-of-homeland-security-alejandro-mayorkas-may-11-2021.md"))[0]
+    texts = {p.text.strip() for p in chunk(t)}
+    assert not texts & {"All right, thank you.", "Actually, you’re the —", "So —"}
+    t = parse_file(DATA / "2024-03-25-on-the-record-press-gaggle-by-white-house-national-security-communications-"
+                          "advisor-john-kirby-6.md")[0]
+    assert "Hey, Nick —" in t.text and not [p for p in chunk(t) if p.text.strip() == "Hey, Nick —"]

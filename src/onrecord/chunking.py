@@ -22,6 +22,17 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z
 _PARAGRAPH = re.compile(r"\n\n")
 _WORD = re.compile(r"\S+")
 _STAGE_NOTE = re.compile(r"[(\[][^()\[\]]{1,60}[)\]]")  # "(Laughs.)", "(Cross-talk.)", "[Inaudible]"
+# a word the speaker says before thanking, greeting or calling: "All right. Good afternoon, everyone."
+_LEAD = re.compile(r"(?:(?:all right|alright|okay|ok|yeah|sure|great|right)[.!,]\s+)+", re.I)
+_SIR = re.compile(r"(?:sir|ma['’]am)[.!?]*", re.I)  # "Yeah, sir." may answer
+CALL_WORDS = 4  # a call on the next speaker is a name or two: "Jeff Mason.", "Dr. Walensky?", "Russell — Gabe."
+_TITLES = {"dr", "mr", "mrs", "ms", "miss", "madam", "secretary", "ambassador", "admiral", "general", "senator",
+           "governor", "director", "administrator", "surgeon"}
+_HANDS_OVER = {"go", "ahead", "please"}  # "Kelly, go ahead."
+_INITIALS = re.compile(r"(?:[A-Z]\.){2,3}")  # "J.J."
+_LOWER_WORD = re.compile(r"(?<![\w'’\-])[a-z][\w'’\-]*")
+CUT_OFF_WORDS = 5  # "So —", "Well, the President —", "The CDC guidelines —": cut off before a sentence ended
+_CUT_OFF = re.compile(r"[^.!?…]*[^\s.!?…][ \t]*[—–]\s*")
 
 
 def _pieces(text: str, start: int, end: int) -> list[tuple[int, int, int]]:
@@ -93,8 +104,45 @@ def _greets(text: str) -> bool:
 
 
 def _no_answer(text: str) -> bool:
-    """A spokesperson's turn that answers nothing: "Go ahead, Selina.", "Hi.", "(Laughs.)"."""
-    return bool(COURTESY.fullmatch(text) or _STAGE_NOTE.fullmatch(text) or _greets(text))
+    """A spokesperson's turn that answers nothing: "Go ahead, Selina.", "Hi.", "(Laughs.)", also
+    after "All right." or "Okay." ("All right. Thanks, everybody."), and a turn cut off before its
+    first sentence ended ("So —", "The CDC guidelines —"; not "No —", which may answer)."""
+    rest = text[m.end():] if (m := _LEAD.match(text)) else text
+    if rest and not _SIR.fullmatch(rest) and (COURTESY.fullmatch(rest) or _STAGE_NOTE.fullmatch(rest) or _greets(rest)):
+        return True
+    return (len(text.split()) <= CUT_OFF_WORDS and _CUT_OFF.fullmatch(text) is not None
+            and text.split()[0].strip(",.").lower() not in ("no", "yes"))
+
+
+def _names(text: str, lower: set[str]) -> set[str] | None:
+    """The names a turn made of names alone says ("Jeff Mason.", "Dr. Walensky?", "Okay. Kelly, go
+    ahead."), in lower case, or None. A name is a capitalised word the transcript never writes in
+    lower case ("Forces." is a word), or initials; titles ("Dr.") and "go ahead" may stand beside."""
+    rest = text[m.end():] if (m := _LEAD.match(text)) else text
+    words = [w.strip(".,?!;:") for w in _STAGE_NOTE.sub(" ", rest).replace("—", " ").replace("–", " ").split()]
+    words = [w for w in words if w]
+    if not 0 < len(words) <= CALL_WORDS + 2 or rest.rstrip()[-1:] not in (".", "?", "!", "—", ")", "]"):
+        return None
+    names = set()
+    for w in words:
+        if w.lower() in _TITLES or w.lower() in _HANDS_OVER:
+            continue
+        if not (_INITIALS.fullmatch(w + ".") or (w[0].isupper() and w.lower() not in lower)):
+            return None
+        names.add(w.lower().strip("."))
+    return names if 0 < len(names) <= CALL_WORDS else None
+
+
+def _calls(transcript: Transcript, ti: int, said: str, lower: set[str]) -> bool:
+    """A spokesperson's turn of names alone that gives the floor, not an answer: to the colleague it
+    names, who speaks next ("Dr. Fauci." after a reporter's question), or to a reporter right after
+    the spokesperson's own words (no question is waiting for an answer then: "Aamer.")."""
+    if len(said) > 100 or ti + 1 >= len(transcript.turns) or (names := _names(said, lower)) is None:
+        return False
+    before, after = transcript.turns[ti - 1] if ti else None, transcript.turns[ti + 1]
+    if after.role == QUESTIONER:
+        return before is None or before.role != QUESTIONER
+    return bool(names & {w.strip(".").lower() for w in after.speaker.split()})
 
 
 def question_turns(exchange: Exchange) -> tuple[int, ...]:
@@ -111,6 +159,7 @@ def question_turns(exchange: Exchange) -> tuple[int, ...]:
 def chunk(transcript: Transcript) -> list[Passage]:
     """All passages of a transcript: every spokesperson answer and statement, chunked."""
     passages = []
+    lower = set(_LOWER_WORD.findall(transcript.text))  # the words this transcript writes in lower case
     for exchange in transcript.exchanges:
         parts = [transcript.turns[i] for i in question_turns(exchange)]
         question = exchange.question[-1] if exchange.question else None
@@ -119,8 +168,8 @@ def chunk(transcript: Transcript) -> list[Passage]:
         who = asked_by(transcript, question) if asked else None
         for ti in exchange.answer:
             turn = transcript.turns[ti]
-            said = transcript.turn_text(turn)
-            if turn.role not in (SPOKESPERSON, UNKNOWN) or _no_answer(said):
+            said = transcript.turn_text(turn).strip()
+            if turn.role not in (SPOKESPERSON, UNKNOWN) or _no_answer(said) or _calls(transcript, ti, said, lower):
                 continue  # not an answer: a reporter's turn, only thanks, greetings and calls, a stage note
             for a, b in split_span(transcript.text, *turn.span):
                 passages.append(
