@@ -30,6 +30,10 @@ Variants:
                  (embedded alone), its gap to the passage's cosine, and the best of its turn
   answer-alone   the cosine of the question with the passage embedded without the reporter's
                  question, its gap to the best among the candidates, and the best of its turn
+  topic          the question against the passage's topic heading alone: the IDF-weighted share of
+                 the question's words in it, the share of its words in the question, both whole
+  topic-exact    only the last: the question's words are the heading's
+  topic-f        only the product of the two shares
   deflection     whether the passage holds a stock non-answer ("I don't have an update", "refer
                  you to", "not going to get ahead of"), and whether it is that and short
 """
@@ -253,7 +257,36 @@ def answer_alone(item, ctx) -> np.ndarray:
     return np.stack([cos, cos - cos.max(), turn_best(item, cos)], axis=1)
 
 
-VARIANTS = {"answer-alone": answer_alone, "deflection": deflection, "sentences": sentences, "turn-lexical": turn_lexical, "coverage": coverage, "names-out": names_out,
+def topic(item, ctx) -> np.ndarray:
+    """The question against the passage's topic heading ("EXECUTIVE PRIVILEGE COMPARISON"), apart
+    from the answer's words it is mixed with in the answer-side BM25: the IDF-weighted share of the
+    question's words in the heading, the share of the heading's words in the question, and whether
+    both are whole (the question names the heading's topic and nothing more)."""
+    df, n = ctx["df"], ctx["n"]
+    q = {stem(w) for w in item.q.terms}
+    idf = {t: math.log(1 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in q}
+    total = sum(idf.values()) or 1.0
+    rows = []
+    for i in item.ids:
+        words = {stem(w) for w in terms_of(item.rows[i].topic or "")}
+        recall = sum(v for t, v in idf.items() if t in words) / total if words else 0.0
+        precision = len(words & q) / len(words) if words else 0.0
+        rows.append([recall, precision, float(recall > 0.999 and precision > 0.999)])
+    return np.array(rows)
+
+
+def topic_exact(item, ctx) -> np.ndarray:
+    """Only whether the question's words are the heading's, all of them and no others."""
+    return topic(item, ctx)[:, 2:]
+
+
+def topic_f(item, ctx) -> np.ndarray:
+    """The product of the two shares (one column, high only when the question is the heading)."""
+    t = topic(item, ctx)
+    return (t[:, 0] * t[:, 1])[:, None]
+
+
+VARIANTS = {"topic": topic, "topic-exact": topic_exact, "topic-f": topic_f, "answer-alone": answer_alone, "deflection": deflection, "sentences": sentences, "turn-lexical": turn_lexical, "coverage": coverage, "names-out": names_out,
             "transcript-relative": transcript_relative, "bigrams": bigrams, "products": products}
 
 

@@ -368,6 +368,21 @@ def test_a_fragment_stands_for_the_real_answer_of_its_exchange(app, tmp_path):
     assert not any(a.text == "Well — deficits." for a in answers)
 
 
+def test_the_rest_of_a_cut_off_answer_stands_for_the_answer(app, tmp_path):
+    """A reporter cuts into an answer ("... back to work —" / "This year?" / "— and to school."):
+    the answer and its short rest are two turns of one exchange, and the rest is never returned in
+    the answer's place: it stands for the answer before it."""
+    doc = tmp_path / "schools.md"
+    doc.write_text("---\ntitle: Schools briefing\n---\nQ: When will children go back to school?\n\n"
+                   "MR. DOE: The plan we announced today sets out how teachers and children will go back to work —"
+                   "\n\nQ: This year?\n\nMR. DOE: — and to school.\n\nQ: And the budget?\n\n"
+                   "MR. DOE: The budget is set.\n")
+    assert app.ingest_paths([str(doc)]).ok
+    answers = app.ask("go back to school", top_k=3).answers
+    assert answers[0].text.startswith("The plan we announced today")
+    assert not any(a.text == "— and to school." for a in answers)
+
+
 def test_cli_edges_end_cleanly(app, capsys):
     """`ask` with since after until is a usage error (as in the API); `serve` on a port in use says
     so before anything else; `ask --json | head` ends without a traceback."""

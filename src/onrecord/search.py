@@ -276,14 +276,17 @@ class Searcher:
         return tuple(sorted(out, key=lambda a: (a.transcript.date or "9999", a.transcript.id, a.span)))
 
     def _real_answer(self, row: PassageRecord) -> PassageRecord:
-        """A fragment ("Which one?", "Yeah, so, look —") stands for its exchange's real answer: a
-        passage of under SHORT_ANSWER_WORDS words is replaced by the first longer answer turn by the
-        same speaker to the same question, when there is one."""
+        """A fragment ("Which one?", "Yeah, so, look —", "— to keep pushing.") stands for its
+        exchange's real answer: a passage of under SHORT_ANSWER_WORDS words is replaced by the first
+        longer answer turn by the same speaker to the same question after it, or else the last one
+        before it (the answer a reporter cut into, whose rest the fragment is), when there is one."""
         if not row.asked or len(row.text.split()) >= SHORT_ANSWER_WORDS:
             return row
-        later = [p for p in self.store.exchange_passages(row.transcript_id, row.asked)
-                 if p.speaker == row.speaker and p.turn_index > row.turn_index and len(p.text) > len(row.text) * 2]
-        return later[0] if later else row
+        longer = sorted((p for p in self.store.exchange_passages(row.transcript_id, row.asked)
+                         if p.speaker == row.speaker and p.turn_index != row.turn_index
+                         and len(p.text) > len(row.text) * 2), key=lambda p: (p.turn_index, p.start))
+        later = [p for p in longer if p.turn_index > row.turn_index]
+        return later[0] if later else (longer[-1] if longer else row)
 
     def _answer_span(self, row: PassageRecord) -> tuple[int, int, str, bool]:
         """The verbatim span to show for a passage, and whether it is an excerpt: from the start of
