@@ -523,3 +523,18 @@ def test_thanks_after_all_right_and_a_turn_cut_off_at_its_start_are_no_answer():
     t = parse_file(DATA / "2024-03-25-on-the-record-press-gaggle-by-white-house-national-security-communications-"
                           "advisor-john-kirby-6.md")[0]
     assert "Hey, Nick —" in t.text and not [p for p in chunk(t) if p.text.strip() == "Hey, Nick —"]
+
+
+def test_the_press_officer_who_hands_over_each_question_moderates_whatever_the_labels():
+    """A speaker, not the principal, whose turns are short and mostly hand over to a reporter's
+    question ("MS. SIMONS: Next, we'll go to John Biers from Agence-France Presse.") moderates,
+    also where labels tell reporters from officials (`Q`, `MS. SIMONS:`): the moderator's words are
+    no one's answer, and the officials' answers are asked the reporters' questions."""
+    t = parse_file(READING / "2021-10-13-background-press-call-on-global-transportation-supply-chain-bottlenecks.md")[0]
+    simons = [u for u in t.turns if u.speaker == "Ms. Simons"]
+    assert len(simons) == 12 and {u.role for u in simons} == {MODERATOR}
+    passages = chunk(t)
+    assert {p.speaker for p in passages} == {"Senior Administration Official"}
+    assert not [p for p in passages if "we’ll go to John Biers" in p.text]
+    answer = next(p for p in passages if p.text.startswith("It’s important that the market signal be out there"))
+    assert answer.asked.startswith("Thank you. Thank you for taking my question. I’m wondering how much")

@@ -207,8 +207,7 @@ def parse_source(source: Source) -> Transcript:
     if not turns:
         raise TranscriptError("found no speech in the text (no speaker turns)")
 
-    if style == "name-colon":
-        turns = _roles_from_evidence(turns, canonical)
+    turns = _roles_from_evidence(turns, canonical, moderators_only=style != "name-colon")
     exchanges = _pair(turns, topics, breaks, canonical)
 
     speakers = tuple(dict.fromkeys(t.speaker for t in turns if t.role == SPOKESPERSON))

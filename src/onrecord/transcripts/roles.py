@@ -51,12 +51,14 @@ MODERATOR_WORDS = 30  # a moderator's turns are short (median words) ...
 FOLLOWED_BY_QUESTION = 0.5  # ... and most of them hand over to a question
 
 
-def _roles_from_evidence(turns: list[Turn], text: str) -> list[Turn]:
+def _roles_from_evidence(turns: list[Turn], text: str, moderators_only: bool = False) -> list[Turn]:
     """Roles of named speakers from what they do in the file, where labels are plain names
     ("Kseniya Sobchak:", "Dmitry Peskov:"): a speaker with a large share of the words answers (a
     principal); one who is not a principal and mostly asks (half of their turns hold a question
     mark) is a questioner; one whose turns are short and mostly hand over to a question is the
-    moderator. Labels already read as questioners or moderators keep their roles."""
+    moderator. Labels already read as questioners or moderators keep their roles. Where labels
+    tell reporters from officials ("Q", "MR. KIKUKAWA:"), only the moderator is read this way
+    (`moderators_only`): the press officer who opens a call and hands over to each reporter."""
     named = [t for t in turns if t.role == SPOKESPERSON and t.label]
     words: dict[str, int] = {}
     for t in named:
@@ -80,7 +82,7 @@ def _roles_from_evidence(turns: list[Turn], text: str) -> list[Turn]:
         own = own_turns(speaker)
         return sum(asks(turns[i]) for i in own) >= 0.5 * len(own) or any(introduces(turns[i]) for i in own)
 
-    roles: dict[str, str] = {s: QUESTIONER for s in words.keys() - principals if asking(s)}
+    roles: dict[str, str] = {} if moderators_only else {s: QUESTIONER for s in words.keys() - principals if asking(s)}
     for speaker in words.keys() - principals:  # short turns, most of them followed by a question
         own = own_turns(speaker)
         lengths = sorted(len(text[turns[i].span[0]:turns[i].span[1]].split()) for i in own)
