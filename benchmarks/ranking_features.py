@@ -34,6 +34,10 @@ Variants:
                  the question's words in it, the share of its words in the question, both whole
   topic-exact    only the last: the question's words are the heading's
   topic-f        only the product of the two shares
+  month          the question names a month of a year ("in May 2021"), and the passage is from it
+                 (or not)
+  window-bm25    the baseline's evidence: BM25 of the question over 200-word windows of the raw
+                 transcript, the best share and rank among the windows that overlap the passage
   deflection     whether the passage holds a stock non-answer ("I don't have an update", "refer
                  you to", "not going to get ahead of"), and whether it is that and short
 """
@@ -286,7 +290,76 @@ def topic_f(item, ctx) -> np.ndarray:
     return (t[:, 0] * t[:, 1])[:, None]
 
 
-VARIANTS = {"topic": topic, "topic-exact": topic_exact, "topic-f": topic_f, "answer-alone": answer_alone, "deflection": deflection, "sentences": sentences, "turn-lexical": turn_lexical, "coverage": coverage, "names-out": names_out,
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december")
+_MONTH_YEAR = re.compile(r"\b(" + "|".join(_MONTHS) + r")\s+(?:\d{1,2},?\s+)?(19[4-9]\d|20[0-4]\d)\b", re.I)
+
+
+def month(item, ctx) -> np.ndarray:
+    """The question names a month of a year ("in May 2021", "April 2024"), and the passage's press
+    conference is from that month, or it is not."""
+    named = {f"{y}-{_MONTHS.index(m.lower()) + 1:02d}" for m, y in _MONTH_YEAR.findall(item.q.text)}
+    if not named:
+        return np.zeros((len(item.ids), 2))
+    same = np.array([float((item.rows[i].date or "")[:7] in named) for i in item.ids])
+    return np.stack([same, 1.0 - same], axis=1)
+
+
+WINDOW_WORDS = 200  # the baseline's windows (benchmarks/baseline_bm25.py)
+
+
+def _windows(ctx) -> dict:
+    """BM25 (k1 1.2, b 0.75) over consecutive 200-word windows of each transcript's text, as the
+    baseline reads the files, with each window's character span."""
+    if "windows" not in ctx:
+        store, spans, docs = ctx["searcher"].store, [], []
+        for t in store.transcripts():
+            text = store.text_span(t.id, 0, 10 ** 9)
+            words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+            for i in range(0, len(words), WINDOW_WORDS):
+                a, b = words[i][0], words[min(i + WINDOW_WORDS, len(words)) - 1][1]
+                spans.append((t.id, a, b))
+                docs.append(text[a:b])
+        tfs = [Counter(re.findall(r"[a-z0-9]+", d.lower())) for d in docs]
+        lens = np.array([sum(tf.values()) for tf in tfs], dtype=float)
+        df = Counter(w for tf in tfs for w in tf)
+        n = len(docs)
+        ctx["windows"] = {"spans": spans, "tfs": tfs, "norm": 1.2 * (0.25 + 0.75 * lens / lens.mean()),
+                          "idf": {w: math.log(1 + (n - f + 0.5) / (f + 0.5)) for w, f in df.items()},
+                          "by_tid": {}}
+        for k, (tid, a, b) in enumerate(spans):
+            ctx["windows"]["by_tid"].setdefault(tid, []).append((a, b, k))
+    return ctx["windows"]
+
+
+def window_bm25(item, ctx) -> np.ndarray:
+    """The baseline's own evidence: BM25 of the question over 200-word windows of the raw
+    transcript; for a passage, the best share (of the best window anywhere) among the windows
+    that overlap it, and 10 / (10 + rank) of that window. (Graded questions only: a
+    self-supervised question's own text is not masked from the windows here.)"""
+    w = _windows(ctx)
+    words = set(re.findall(r"[a-z0-9]+", item.q.text.lower()))
+    scores = np.zeros(len(w["spans"]))
+    for k, tf in enumerate(w["tfs"]):
+        s = 0.0
+        for t in words:
+            f = tf.get(t)
+            if f:
+                s += w["idf"][t] * f * 2.2 / (f + w["norm"][k])
+        scores[k] = s
+    top = scores.max() or 1.0
+    rank = {k: r for r, k in enumerate(np.argsort(-scores)[:200])}
+    rows = []
+    for i in item.ids:
+        r = item.rows[i]
+        over = [k for a, b, k in w["by_tid"].get(r.transcript_id, ()) if a < r.end and b > r.start]
+        best = max(over, key=lambda k: scores[k]) if over else None
+        rows.append([scores[best] / top if best is not None else 0.0,
+                     10.0 / (10 + rank[best]) if best is not None and best in rank else 0.0])
+    return np.array(rows)
+
+
+VARIANTS = {"window-bm25": window_bm25, "month": month, "topic": topic, "topic-exact": topic_exact, "topic-f": topic_f, "answer-alone": answer_alone, "deflection": deflection, "sentences": sentences, "turn-lexical": turn_lexical, "coverage": coverage, "names-out": names_out,
             "transcript-relative": transcript_relative, "bigrams": bigrams, "products": products}
 
 
