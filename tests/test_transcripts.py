@@ -538,3 +538,25 @@ def test_the_press_officer_who_hands_over_each_question_moderates_whatever_the_l
     assert not [p for p in passages if "we’ll go to John Biers" in p.text]
     answer = next(p for p in passages if p.text.startswith("It’s important that the market signal be out there"))
     assert answer.asked.startswith("Thank you. Thank you for taking my question. I’m wondering how much")
+
+
+def test_a_turn_that_only_runs_the_room_is_no_answer():
+    """A short turn every sentence of which runs the room (calls and the floor: 'Okay. Go ahead, in
+    the back.', 'Go ahead, Anita. Just a couple more.', 'Dr. Walensky, you want to start with
+    that?'; closing: 'Thank you all and have a great day.'), or thanks, greets or names, answers
+    nothing; a short answer stays ('No.')."""
+    cases = {
+        DATA / ("2021-05-11-press-briefing-by-press-secretary-jen-psaki-secretary-of-energy-jennifer-granholm-and-"
+                "secretary-of-homeland-security-alejandro-mayorkas-may-11-2021.md"): {"Okay. Go ahead, in the back."},
+        READING / "2021-05-13-press-briefing-by-white-house-covid-19-response-team-and-public-health-officials-36.md":
+            {"Dr. Walensky, you want to start with that?", "Thank you all and have a great day."},
+        READING / ("2024-05-14-press-briefing-by-press-secretary-karine-jean-pierre-and-united-states-trade-"
+                   "representative-katherine-tai.md"): {"Go ahead, Anita. Just a couple more."},
+    }
+    for path, room in cases.items():
+        t = parse_file(path)[0]
+        said = {" ".join(t.turn_text(u).split()) for u in t.turns}
+        assert room <= said
+        assert not room & {" ".join(p.text.split()) for p in chunk(t)}
+    kennedy = chunk(parse_file(DATA / "1961-03-23-kennedy-news-conference.md")[0])
+    assert [p for p in kennedy if p.text.strip() == "No."]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from .models import QUESTIONER, SPOKESPERSON, UNKNOWN, Exchange, Passage, Transcript
-from .transcripts.labels import COURTESY, GREETING
+from .transcripts.labels import ACKNOWLEDGEMENT, COURTESY, GREETING
 
 MAX_WORDS = 150  # MiniLM reads 256 word pieces; ~150 words leave room for the question
 # and at most this many characters: a "word" can be a megabyte of punctuation, and the model reads
@@ -31,6 +31,31 @@ _TITLES = {"dr", "mr", "mrs", "ms", "miss", "madam", "secretary", "ambassador", 
 _HANDS_OVER = {"go", "ahead", "please"}  # "Kelly, go ahead."
 _INITIALS = re.compile(r"(?:[A-Z]\.){2,3}")  # "J.J."
 _LOWER_WORD = re.compile(r"(?<![\w'’\-])[a-z][\w'’\-]*")
+# a sentence that runs the room: calls and the floor ("Last two in the back.", "April, you have the
+# last one.", "Dr. Fauci, why don't we start with you?"), asking to hear a question again, closing
+_NAME = r"(?-i:[A-Z][\w.'’\-]*(?: [A-Z][\w'’\-]*)?)"
+_ROOM = re.compile(
+    r"(?:(?:okay|ok|all right|alright|great|sure|yeah|so|oh|well|and)[.,!]?\s+)*(?:"
+    rf"(?:{_NAME},? )?go ahead(?:,? (?:{_NAME}|in the back|sir|ma['’]am|quickly|please))*"
+    rf"|(?:(?:the|one|two|our) )?(?:last|final) (?:one|two|question|questions)(?:,? (?:{_NAME}|in the back|go ahead))*"
+    rf"|(?:{_NAME},? )?you(?:['’]ve| have)(?: got)? the (?:last|final|next) (?:one|question)"
+    rf"|(?:just )?(?:one|two|a couple(?: of)?) more(?: questions?)?(?:,? (?:{_NAME}|please|in the back))*"
+    r"|in the back|(?:(?:we(?:['’]re| are)|i(?:['’]m| am)) )?going to (?:start )?(?:wrap(?:ping)? (?:it |this )?up)"
+    r"|(?:we )?(?:have|need|got) to wrap (?:it |this )?up|let['’]s wrap (?:it |this )?up"
+    rf"|(?:(?:let['’]s|let me|why don['’]t we|we['’]ll) (?:start|begin|kick (?:it )?off) with (?:you|{_NAME})(?:,? {_NAME})?"
+    rf"|{_NAME},? (?:why don['’]t we|do you want to|you want to|can you) (?:start|begin|take that|kick (?:it|us) off)"
+    r"(?: with (?:you|that|this))?"
+    rf"|let me ask {_NAME} to (?:take|answer|start with) (?:that|this)|(?:let['’]s )?kick (?:it|us) off(?:,? {_NAME})?"
+    r"|(?:does )?any(?:body|one)(?: else)? want to (?:add|jump in)(?: to that| anything)?|whoever wants to (?:go|start))"
+    r"|(?:i['’]m (?:so )?sorry[.,]? )?say that (?:again|one more time|last part)(?:[.,]? i['’]m (?:so )?sorry)?"
+    r"|(?:i['’]m (?:so )?sorry|pardon|hold on(?: (?:one|a) (?:second|sec|minute))?|wait(?: a minute)?)"
+    r"|(?:thanks|thank you)(?:,? (?:everybody|everyone|all|guys|so much))*[.,!]?(?: and)? have a (?:good|great|nice) "
+    r"(?:day|weekend|night|evening|one)|have a (?:good|great|nice) (?:day|weekend|night|evening|one)"
+    r")[.!?,]*",
+    re.I,
+)
+_ROOM_SENTENCE = re.compile(r"(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bMrs\.)(?<=[.!?])\s+")
+ROOM_WORDS = 20  # a turn that only runs the room is short
 CUT_OFF_WORDS = 5  # "So —", "Well, the President —", "The CDC guidelines —": cut off before a sentence ended
 _CUT_OFF = re.compile(r"[^.!?…]*[^\s.!?…][ \t]*[—–]\s*")
 
@@ -114,6 +139,23 @@ def _no_answer(text: str) -> bool:
             and text.split()[0].strip(",.").lower() not in ("no", "yes"))
 
 
+def _runs_the_room(text: str, lower: set[str]) -> bool:
+    """A short turn every sentence of which runs the room (calls, the floor, "Say that again.",
+    closing), thanks, greets, acknowledges or is a name, and not only acknowledgements ("Okay.
+    Last two in the back. Go ahead.", "Okay, one more. April. Okay.", "Dr. Fauci, why don't we
+    start with you?"): it answers nothing."""
+    if len(text.split()) > ROOM_WORDS:
+        return False
+    sentences = [x for x in _ROOM_SENTENCE.split(_STAGE_NOTE.sub(" ", text).strip()) if x]
+    room = False
+    for x in sentences:
+        if _ROOM.fullmatch(x):
+            room = True
+        elif not (ACKNOWLEDGEMENT.fullmatch(x) or COURTESY.fullmatch(x) or _greets(x) or _names(x, lower)):
+            return False
+    return room
+
+
 def _names(text: str, lower: set[str]) -> set[str] | None:
     """The names a turn made of names alone says ("Jeff Mason.", "Dr. Walensky?", "Okay. Kelly, go
     ahead."), in lower case, or None. A name is a capitalised word the transcript never writes in
@@ -169,7 +211,8 @@ def chunk(transcript: Transcript) -> list[Passage]:
         for ti in exchange.answer:
             turn = transcript.turns[ti]
             said = transcript.turn_text(turn).strip()
-            if turn.role not in (SPOKESPERSON, UNKNOWN) or _no_answer(said) or _calls(transcript, ti, said, lower):
+            if (turn.role not in (SPOKESPERSON, UNKNOWN) or _no_answer(said) or _calls(transcript, ti, said, lower)
+                    or _runs_the_room(said, lower)):
                 continue  # not an answer: a reporter's turn, only thanks, greetings and calls, a stage note
             for a, b in split_span(transcript.text, *turn.span):
                 passages.append(
