@@ -547,7 +547,8 @@ def test_a_turn_that_only_runs_the_room_is_no_answer():
     nothing; a short answer stays ('No.')."""
     cases = {
         DATA / ("2021-05-11-press-briefing-by-press-secretary-jen-psaki-secretary-of-energy-jennifer-granholm-and-"
-                "secretary-of-homeland-security-alejandro-mayorkas-may-11-2021.md"): {"Okay. Go ahead, in the back."},
+                "secretary-of-homeland-security-alejandro-mayorkas-may-11-2021.md"):
+            {"Okay. Go ahead, in the back.", "We’re going to do that last one, in the back."},
         READING / "2021-05-13-press-briefing-by-white-house-covid-19-response-team-and-public-health-officials-36.md":
             {"Dr. Walensky, you want to start with that?", "Thank you all and have a great day."},
         READING / ("2024-05-14-press-briefing-by-press-secretary-karine-jean-pierre-and-united-states-trade-"
