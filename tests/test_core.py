@@ -355,32 +355,25 @@ def test_graph_index_above_the_threshold_is_kept_in_step(app, monkeypatch):
     assert all(a.transcript.id not in (seed, carter) for a in app.ask("Bert Lance Article 5", top_k=10).answers)
 
 
-def test_a_fragment_stands_for_the_real_answer_of_its_exchange(app, tmp_path):
-    """"Well — deficits." and the real answer after a stage note are two turns of one exchange:
-    the fragment is never returned in the real answer's place."""
-    doc = tmp_path / "deficit.md"
-    doc.write_text("---\ntitle: Budget briefing\n---\nQ: What about the deficits?\n\nMR. DOE: Well — deficits.\n\n"
-                   "[Laughter]\n\nThe deficit will fall next year because revenues are up and spending is flat, and "
-                   "that is good news for everyone who pays taxes.\n\nQ: And the debt?\n\nMR. DOE: The debt is stable.\n")
+@pytest.mark.parametrize("text, question, answer, fragment", [
+    # the fragment before the real answer, a stage note between them
+    ("Q: What about the deficits?\n\nMR. DOE: Well — deficits.\n\n[Laughter]\n\nThe deficit will fall next year "
+     "because revenues are up and spending is flat, and that is good news for everyone who pays taxes.\n\n",
+     "deficits", "The deficit will fall next year", "Well — deficits."),
+    # the fragment after it: the rest of an answer a reporter cut into ("... work —" / "This year?" / "— and ...")
+    ("Q: When will children go back to school?\n\nMR. DOE: The plan we announced today sets out how teachers and "
+     "children will go back to work —\n\nQ: This year?\n\nMR. DOE: — and to school.\n\n",
+     "go back to school", "The plan we announced today", "— and to school."),
+])
+def test_a_fragment_stands_for_the_real_answer_of_its_exchange(app, tmp_path, text, question, answer, fragment):
+    """A fragment and the real answer are two turns of one exchange (by the same speaker): the
+    fragment is never returned in the real answer's place, whether it comes before or after it."""
+    doc = tmp_path / "briefing.md"
+    doc.write_text(f"---\ntitle: Briefing\n---\n{text}Q: And the debt?\n\nMR. DOE: The debt is stable.\n")
     assert app.ingest_paths([str(doc)]).ok
-    answers = app.ask("deficits", top_k=3).answers
-    assert answers[0].text.startswith("The deficit will fall next year")
-    assert not any(a.text == "Well — deficits." for a in answers)
-
-
-def test_the_rest_of_a_cut_off_answer_stands_for_the_answer(app, tmp_path):
-    """A reporter cuts into an answer ("... back to work —" / "This year?" / "— and to school."):
-    the answer and its short rest are two turns of one exchange, and the rest is never returned in
-    the answer's place: it stands for the answer before it."""
-    doc = tmp_path / "schools.md"
-    doc.write_text("---\ntitle: Schools briefing\n---\nQ: When will children go back to school?\n\n"
-                   "MR. DOE: The plan we announced today sets out how teachers and children will go back to work —"
-                   "\n\nQ: This year?\n\nMR. DOE: — and to school.\n\nQ: And the budget?\n\n"
-                   "MR. DOE: The budget is set.\n")
-    assert app.ingest_paths([str(doc)]).ok
-    answers = app.ask("go back to school", top_k=3).answers
-    assert answers[0].text.startswith("The plan we announced today")
-    assert not any(a.text == "— and to school." for a in answers)
+    answers = app.ask(question, top_k=3).answers
+    assert answers[0].text.startswith(answer)
+    assert not any(a.text == fragment for a in answers)
 
 
 def test_cli_edges_end_cleanly(app, capsys):
