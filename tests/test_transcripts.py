@@ -487,6 +487,21 @@ def test_calls_and_the_floor_given_to_a_reporter_answer_nothing():
     assert not [p for p in chunk(t) if p.text == "Yes, if you insist."]
 
 
+def test_inspect_shows_which_turns_answer_nothing():
+    """`onrecord inspect` gives each turn's answer passages: none for a spokesperson's call on a
+    reporter ('Aamer.', shown as '-'), some for an answer, none (blank) for a reporter."""
+    from onrecord.inspection import describe, format_inspection
+
+    t = parse_file(DATA / ("2021-05-11-press-briefing-by-press-secretary-jen-psaki-secretary-of-energy-jennifer-"
+                           "granholm-and-secretary-of-homeland-security-alejandro-mayorkas-may-11-2021.md"))[0]
+    turns = describe(t)["turns"]
+    call = next(u for u in turns if u["starts"] == "Aamer.")
+    assert call["passages"] == 0 and turns[call["index"] + 1]["role"] == QUESTIONER
+    assert turns[call["index"] + 2]["passages"] >= 1 and sum(u["passages"] for u in turns) == len(chunk(t))
+    lines = format_inspection(t).splitlines()
+    assert any(line.split()[0] == str(call["index"]) and line.rstrip().endswith("-  Aamer.") for line in lines if line.strip())
+
+
 def test_a_name_alone_that_gives_the_floor_is_no_answer():
     """A spokesperson's turn of names alone gives the floor: to a reporter right after the
     spokesperson's own words ('Aamer.', 'Matt Viser.', 'Russell — Gabe.', 'J.J.'), or to the

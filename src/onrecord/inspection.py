@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from .chunking import chunk
 from .models import QUESTIONER, SPOKESPERSON, UNKNOWN, Transcript
 from .transcripts.labels import COURTESY
 
@@ -36,12 +37,16 @@ def structure_warnings(t: Transcript) -> list[str]:
 
 
 def describe(t: Transcript) -> dict:
-    """A transcript's reading as plain data (the JSON of `onrecord inspect --json`)."""
+    """A transcript's reading as plain data (the JSON of `onrecord inspect --json`); `passages` is
+    how many answer passages a turn gives (0 for a spokesperson's turn that answers nothing, such
+    as "Go ahead, Nancy.", and for every reporter's turn)."""
+    passages = Counter(p.turn_index for p in chunk(t))
     return {
         "id": t.id, "title": t.title, "date": t.date, "organisation": t.organisation, "source_url": t.source_url,
         "file": t.file, "speakers": list(t.speakers),
         "turns": [{"index": i, "speaker": tu.speaker, "role": tu.role, "affiliation": tu.affiliation,
-                   "label": tu.label, "span": list(tu.span), "starts": " ".join(t.turn_text(tu).split()[:12])}
+                   "label": tu.label, "span": list(tu.span), "passages": passages[i],
+                   "starts": " ".join(t.turn_text(tu).split()[:12])}
                   for i, tu in enumerate(t.turns)],
         "exchanges": [{"question": list(e.question), "answer": list(e.answer), "topic": e.topic} for e in t.exchanges],
         "warnings": structure_warnings(t),
@@ -49,7 +54,8 @@ def describe(t: Transcript) -> dict:
 
 
 def format_inspection(t: Transcript) -> str:
-    """`onrecord inspect` as text: metadata, one line per turn, the exchanges, the warnings."""
+    """`onrecord inspect` as text: metadata, one line per turn (its passages after its span; "-"
+    for a spokesperson's turn that gives none: it answers nothing), the exchanges, the warnings."""
     d = describe(t)
     out = [f"file:         {t.file}", f"title:        {t.title}", f"date:         {t.date or 'unknown'}",
            f"organisation: {t.organisation or 'unknown'}", f"source:       {t.source_url or 'none'}",
@@ -57,8 +63,9 @@ def format_inspection(t: Transcript) -> str:
            f"turns:        {len(t.turns)}, exchanges: {len(t.exchanges)}", "", "turns:"]
     for turn in d["turns"]:
         who = turn["speaker"] + (f" ({turn['affiliation']})" if turn["affiliation"] else "")
+        parts = turn["passages"] or ("-" if turn["role"] in (SPOKESPERSON, UNKNOWN) else "")
         out.append(f"  {turn['index']:>4}  {turn['role']:<12} {who[:40]:<40} {turn['span'][0]:>7}-{turn['span'][1]:<7} "
-                   f"{turn['starts'][:70]}")
+                   f"{parts:>2}  {turn['starts'][:70]}")
     out += ["", "exchanges (question turns -> answer turns):"]
     for n, e in enumerate(d["exchanges"]):
         q = ",".join(map(str, e["question"])) or "-"
