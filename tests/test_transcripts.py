@@ -205,7 +205,7 @@ def test_one_paragraph_per_line_title_case_labels_and_headings():
     assert t.turn_text(t.turns[0]).startswith("First I have a brief statement")
     assert t.turn_text(t.turns[1]).startswith("Mr. President, Mr. Gorbachev challenged you")
     assert {"Short-Range Nuclear Forces in Europe", "Environmental Issues", "Oliver North"} <= {e.topic for e in t.exchanges}
-    assert len([e for e in t.exchanges if e.question]) == 21
+    assert len([e for e in t.exchanges if e.question]) == 20  # "Yes." to a premise is no answer: one question
 
 
 def test_question_and_answer_blocks_with_an_unnamed_answerer():
@@ -576,3 +576,23 @@ def test_a_turn_that_only_runs_the_room_is_no_answer():
         assert not room & {" ".join(p.text.split()) for p in chunk(t)}
     kennedy = chunk(parse_file(DATA / "1961-03-23-kennedy-news-conference.md")[0])
     assert [p for p in kennedy if p.text.strip() == "No."]
+
+
+def test_a_yes_that_takes_in_a_reporters_premise_lets_the_question_go_on():
+    """'Q. Mr. President, the Soviet Union has shown great concern about the cruise missile
+    capability ...' / 'THE PRESIDENT. Yes.' / 'Q. What limits are you ready to accept ...?': a
+    reporter's statement that asks nothing yet, a 'Yes.' that takes the premise in, and the
+    question. The 'Yes.' answers nothing; the answer after it is asked the whole question."""
+    for path, premise, question in (
+            (READING / "1977-06-30-carter-news-conference.md",
+             "Mr. President, the Soviet Union has shown great concern about the cruise missile", "What limits are you"),
+            (STYLE / "voomer-bush.txt",
+             "Mr. President, you say that America is leading the way in environmental issues.", "All the time, we hear"),
+    ):
+        t = parse_file(path)[0]
+        [yes] = [i for i, u in enumerate(t.turns) if t.turn_text(u).strip() == "Yes."
+                 and t.turn_text(t.turns[i - 1]).startswith(premise)]
+        assert t.turn_text(t.turns[yes + 1]).startswith(question)
+        assert not [e for e in t.exchanges if yes in e.answer]
+        answer = next(p for p in chunk(t) if p.turn_index == yes + 2)
+        assert answer.asked.startswith(premise) and question in answer.asked

@@ -266,6 +266,9 @@ def _interjection(turns: list[Turn], i: int, text: str) -> bool:
 
 
 CLARIFYING_WORDS = 12  # a question back to the reporter this short asks what they mean
+# "Yes." to a reporter's preface that asks nothing yet ("... the cruise missile capability of the
+# United States." / "Yes." / "What limits are you ready to accept?"): it takes the premise in
+_PREMISE_TAKEN = re.compile(r"(?:yes|right|good)(?:,? (?:sir|ma['’]am))?[.!]", re.I)
 ACKNOWLEDGING_WORDS = 4  # "Yes, sir." to a reporter asking for the floor ("Mr. President?")
 _QUESTIONS_ONLY = re.compile(r"(?:[^.!?]+\?+\s*)+")  # every sentence a question ("Which one?")
 
@@ -276,7 +279,10 @@ def _question_goes_on(turns: list[Turn], i: int, text: str) -> bool:
     / "— Kelly O's question. Do you think ..."), a short question back to clarify ("... the
     latest hijacking plane incidents" / "The Cuban one or the American one?" / "Both."), or a
     short reply to a reporter asking for the floor ("Mr. President?" or "Can I follow that up?" /
-    "Yes, sir." / the question)."""
+    "Yes, sir." / the question), or a "Yes." that takes in the premise of a reporter's statement
+    that asks nothing yet, before the question ("... you proposed a gradual withdrawal of American
+    troops from Korea." / "Yes." / "Yet, after your revised budget ...?"). A "Yes." to a statement
+    cut off ("So, the President still has confidence in those —") may answer it, and stays."""
     if not (0 < i < len(turns) - 1) or turns[i].role not in (SPOKESPERSON, UNKNOWN):
         return False
     before, after = turns[i - 1], turns[i + 1]
@@ -287,7 +293,10 @@ def _question_goes_on(turns: list[Turn], i: int, text: str) -> bool:
                  or (len(said.split()) <= CLARIFYING_WORDS and _QUESTIONS_ONLY.fullmatch(said) is not None)
                  # "Mr. President?" / "Yes, sir." / the question: the floor given, nothing answered
                  or (len(said.split()) <= ACKNOWLEDGING_WORDS and len(asked.split()) <= 16
-                     and (GREETING.fullmatch(asked) or FLOOR_BID.fullmatch(asked)) is not None)))
+                     and (GREETING.fullmatch(asked) or FLOOR_BID.fullmatch(asked)) is not None)
+                 # a statement, not cut off, that asks nothing / "Yes." / the same reporter's question
+                 or (_PREMISE_TAKEN.fullmatch(said) is not None and "?" not in asked
+                     and not asked.endswith(_CUT_OFF) and "?" in text[after.span[0]:after.span[1]])))
 
 
 def _gives_the_floor(turns: list[Turn], i: int, text: str) -> bool:
