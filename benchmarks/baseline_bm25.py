@@ -54,14 +54,18 @@ class BM25:
             for t in tf:
                 self.postings.setdefault(t, []).append(i)
 
-    def top(self, query: str, k: int = 10) -> list[int]:
+    def scores(self, query: str) -> Counter:
+        """Each matching document's BM25 score for the query, by document index."""
         scores: Counter = Counter()
         for t in set(TOKEN.findall(query.lower())):
             for i in self.postings.get(t, ()):
                 tf = self.tfs[i][t]
                 norm = tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * self.lens[i] / self.avg))
                 scores[i] += self.idf[t] * norm
-        return [i for i, _ in scores.most_common(k)]
+        return scores
+
+    def top(self, query: str, k: int = 10) -> list[int]:
+        return [i for i, _ in self.scores(query).most_common(k)]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,6 +56,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+from baseline_bm25 import BM25, WINDOW  # noqa: E402
 from ranking_cv import build, fit, item_folds, ranked_answers, report, self_supervised, unasked  # noqa: E402
 
 from onrecord.chunking import _SENTENCE_END  # noqa: E402  (where passages are cut: the same sentence ends)
@@ -305,30 +306,22 @@ def month(item, ctx) -> np.ndarray:
     return np.stack([same, 1.0 - same], axis=1)
 
 
-WINDOW_WORDS = 200  # the baseline's windows (benchmarks/baseline_bm25.py)
-
-
 def _windows(ctx) -> dict:
-    """BM25 (k1 1.2, b 0.75) over consecutive 200-word windows of each transcript's text, as the
-    baseline reads the files, with each window's character span."""
+    """The baseline's BM25 (benchmarks/baseline_bm25.py) over consecutive 200-word windows of each
+    transcript's text, with each window's character span, by transcript."""
     if "windows" not in ctx:
         store, spans, docs = ctx["searcher"].store, [], []
         for t in store.transcripts():
             text = store.text_span(t.id, 0, 10 ** 9)
             words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
-            for i in range(0, len(words), WINDOW_WORDS):
-                a, b = words[i][0], words[min(i + WINDOW_WORDS, len(words)) - 1][1]
+            for i in range(0, len(words), WINDOW):
+                a, b = words[i][0], words[min(i + WINDOW, len(words)) - 1][1]
                 spans.append((t.id, a, b))
                 docs.append(text[a:b])
-        tfs = [Counter(re.findall(r"[a-z0-9]+", d.lower())) for d in docs]
-        lens = np.array([sum(tf.values()) for tf in tfs], dtype=float)
-        df = Counter(w for tf in tfs for w in tf)
-        n = len(docs)
-        ctx["windows"] = {"spans": spans, "tfs": tfs, "norm": 1.2 * (0.25 + 0.75 * lens / lens.mean()),
-                          "idf": {w: math.log(1 + (n - f + 0.5) / (f + 0.5)) for w, f in df.items()},
-                          "by_tid": {}}
+        by_tid: dict[str, list] = {}
         for k, (tid, a, b) in enumerate(spans):
-            ctx["windows"]["by_tid"].setdefault(tid, []).append((a, b, k))
+            by_tid.setdefault(tid, []).append((a, b, k))
+        ctx["windows"] = {"bm25": BM25(docs), "count": len(docs), "by_tid": by_tid}
     return ctx["windows"]
 
 
@@ -338,15 +331,10 @@ def window_bm25(item, ctx) -> np.ndarray:
     that overlap it, and 10 / (10 + rank) of that window. (Graded questions only: a
     self-supervised question's own text is not masked from the windows here.)"""
     w = _windows(ctx)
-    words = set(re.findall(r"[a-z0-9]+", item.q.text.lower()))
-    scores = np.zeros(len(w["spans"]))
-    for k, tf in enumerate(w["tfs"]):
-        s = 0.0
-        for t in words:
-            f = tf.get(t)
-            if f:
-                s += w["idf"][t] * f * 2.2 / (f + w["norm"][k])
-        scores[k] = s
+    found = w["bm25"].scores(item.q.text)
+    scores = np.zeros(w["count"])
+    for k, v in found.items():
+        scores[k] = v
     top = scores.max() or 1.0
     rank = {k: r for r, k in enumerate(np.argsort(-scores)[:200])}
     rows = []
