@@ -106,8 +106,8 @@ def chunk(transcript: Transcript) -> list[Passage]:
     for exchange in transcript.exchanges:
         parts = [transcript.turns[i] for i in question_turns(exchange)]
         question = exchange.question[-1] if exchange.question else None
-        said = [transcript.turn_text(t).strip() for t in parts] if all(t.role == QUESTIONER for t in parts) else []
-        asked = " ".join(s for s in said if not greets(s)) or None  # "Good afternoon." asks nothing
+        put = [transcript.turn_text(t).strip() for t in parts] if all(t.role == QUESTIONER for t in parts) else []
+        asked = " ".join(s for s in put if not greets(s)) or None  # "Good afternoon." asks nothing
         who = asked_by(transcript, question) if asked else None
         for ti in exchange.answer:
             turn = transcript.turns[ti]
