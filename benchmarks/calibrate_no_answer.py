@@ -34,7 +34,7 @@ def main() -> None:
     print(f"answerable: n={len(answerable)} min={min(answerable):.3f} median={sorted(answerable)[len(answerable)//2]:.3f}")
     print(f"off-topic:  n={len(offtopic)} max={max(offtopic):.3f} median={sorted(offtopic)[len(offtopic)//2]:.3f}")
     print("threshold  answerable-kept  off-topic-refused")
-    for t in (0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.10, 0.20):
+    for t in (0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.10, 0.20):
         kept = sum(s >= t for s in answerable) / len(answerable)
         refused = sum(s < t for s in offtopic) / len(offtopic)
         print(f"{t:9.3f}  {kept:15.3f}  {refused:17.3f}")

@@ -255,7 +255,7 @@ def main() -> int:
             results[label] = {"after": report(a), "before": report(b)}
         offtopic = [line.strip() for line in (Path(__file__).parent / "offtopic_questions.txt").read_text().splitlines()
                     if line.strip()]
-        graded = [r["top"] for r in after if r["kind"] != "self"]
+        graded = [r for r in after if r["kind"] != "self"]
         model = fit([it for it in items if it.kind in train_kinds and len(it.ids)], args.objective, args.l2)
         off = []
         for text in offtopic:
@@ -265,9 +265,11 @@ def main() -> int:
             off.append(float(model.scores(x).max()) if ids else 0.0)
         print(f"\n== no-answer threshold: top score of {len(graded)} graded questions (held-out folds) vs "
               f"{len(off)} off-topic questions (benchmarks/offtopic_questions.txt)")
-        print("threshold  answerable-kept  off-topic-refused")
-        for t in (0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.10, 0.20):
-            print(f"{t:9.3f}  {sum(g >= t for g in graded) / len(graded):15.3f}  {sum(o < t for o in off) / len(off):17.3f}")
+        print("threshold  answerable-kept  right-first-made-weak  off-topic-refused")
+        for t in (0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.10, 0.20):
+            kept = sum(r["top"] >= t for r in graded) / len(graded)
+            lost = sum(r["R@1"] for r in graded if r["top"] < t)
+            print(f"{t:9.3f}  {kept:15.3f}  {lost:21.0f}  {sum(o < t for o in off) / len(off):17.3f}")
         if args.json:
             args.json.write_text(json.dumps(results, indent=1) + "\n")
         if args.write:

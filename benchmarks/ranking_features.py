@@ -34,8 +34,6 @@ Variants:
                  the question's words in it, the share of its words in the question, both whole
   topic-exact    only the last: the question's words are the heading's
   topic-f        only the product of the two shares
-  month          the question names a month of a year ("in May 2021"), and the passage is from it
-                 (or not)
   window-bm25    the baseline's evidence: BM25 of the question over 200-word windows of the raw
                  transcript, the best share and rank among the windows that overlap the passage
   deflection     whether the passage holds a stock non-answer ("I don't have an update", "refer
@@ -291,21 +289,6 @@ def topic_f(item, ctx) -> np.ndarray:
     return (t[:, 0] * t[:, 1])[:, None]
 
 
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-           "november", "december")
-_MONTH_YEAR = re.compile(r"\b(" + "|".join(_MONTHS) + r")\s+(?:\d{1,2},?\s+)?(19[4-9]\d|20[0-4]\d)\b", re.I)
-
-
-def month(item, ctx) -> np.ndarray:
-    """The question names a month of a year ("in May 2021", "April 2024"), and the passage's press
-    conference is from that month, or it is not."""
-    named = {f"{y}-{_MONTHS.index(m.lower()) + 1:02d}" for m, y in _MONTH_YEAR.findall(item.q.text)}
-    if not named:
-        return np.zeros((len(item.ids), 2))
-    same = np.array([float((item.rows[i].date or "")[:7] in named) for i in item.ids])
-    return np.stack([same, 1.0 - same], axis=1)
-
-
 def _windows(ctx) -> dict:
     """The baseline's BM25 (benchmarks/baseline_bm25.py) over consecutive 200-word windows of each
     transcript's text, with each window's character span, by transcript."""
@@ -347,7 +330,7 @@ def window_bm25(item, ctx) -> np.ndarray:
     return np.array(rows)
 
 
-VARIANTS = {"window-bm25": window_bm25, "month": month, "topic": topic, "topic-exact": topic_exact, "topic-f": topic_f, "answer-alone": answer_alone, "deflection": deflection, "sentences": sentences, "turn-lexical": turn_lexical, "coverage": coverage, "names-out": names_out,
+VARIANTS = {"window-bm25": window_bm25, "topic": topic, "topic-exact": topic_exact, "topic-f": topic_f, "answer-alone": answer_alone, "deflection": deflection, "sentences": sentences, "turn-lexical": turn_lexical, "coverage": coverage, "names-out": names_out,
             "transcript-relative": transcript_relative, "bigrams": bigrams, "products": products}
 
 

@@ -124,8 +124,8 @@ def test_cli_ask_json_matches_the_contract(app, capsys):
     assert main(["ask", "Article 5 retaliate Iran", "--json", "-k", "2", "--index", str(app.index)], onrecord=app) == 0
     payload = json.loads(capsys.readouterr().out)
     assert set(payload) == {"question", "answers", "no_answer", "interpreted"}
-    assert set(payload["interpreted"]) == {"speakers", "read_as", "organisation", "years", "phrases", "speaker",
-                                           "since", "until"}
+    assert set(payload["interpreted"]) == {"speakers", "read_as", "organisation", "years", "months", "phrases",
+                                           "speaker", "since", "until"}
     a = payload["answers"][0]
     assert {"text", "asked", "asked_by", "speaker", "score", "highlights", "span", "transcript", "excerpt"} <= set(a)
     assert 0 <= a["score"] <= 1
@@ -208,6 +208,10 @@ def test_query_parsing():
     q = parse_query('What did Kirby say about "Rafah" in 2024?', ["John Kirby", "Karine Jean-Pierre", "Moderator"])
     assert q.named_speakers == ("John Kirby",) and q.phrases == ("Rafah",) and q.years == ("2024",)
     assert parse_query("What did NATO say about Article 5?", []).organisation == "NATO"
+    # a month of a year, however it is written; a month alone or a year alone is not one
+    dated = parse_query("Masks in May 2021, or on June 3rd, 2021, or in March of 1963?", [])
+    assert dated.months == ("2021-05", "2021-06", "1963-03") and dated.years == ("2021", "1963")
+    assert parse_query("What did Psaki say in May about 2021?", []).months == ()
     assert parse_query("What did the President say about steel", []).president
     assert not parse_query("Who decides, the President or the Senate?", []).president
     with pytest.raises(BadQuery, match="empty"):

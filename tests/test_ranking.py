@@ -72,3 +72,26 @@ def test_a_misspelt_name_is_read_as_the_speaker_and_said_so(dev_app):
     plain = dev_app.ask("What did Kirby say about the hostages?")
     assert plain.interpreted.read_as == () and plain.interpreted.speakers == ("John Kirby",)
     assert result.answers[0].speaker == plain.answers[0].speaker == "John Kirby"
+
+
+def test_a_month_the_question_names_is_read_and_marks_the_press_conferences_from_it(dev_app):
+    """Case: the question dates itself to a month of a year ("in January 2020"); the ranker hears,
+    for each candidate, whether its press conference is from that month, and the response says how
+    the question was read."""
+    from onrecord.ranking import FEATURES
+
+    result = dev_app.ask("What did NATO say about Article 5 in January 2020?", top_k=5)
+    assert result.interpreted.months == ("2020-01",) and result.interpreted.years == ("2020",)
+    searcher = dev_app.searcher()
+    for text, month in (("What did NATO say about Article 5 in January 2020?", True),
+                        ("What did NATO say about Article 5?", False)):
+        q = searcher.read(text)
+        qvec = searcher.embedder.embed_query(q.text)
+        ids, x, rows = searcher.candidates(q, searcher.retrieve(q, qvec), qvec)
+        same, other = x[:, FEATURES.index("month")], x[:, FEATURES.index("month_other")]
+        dated = [(rows[i].date or "")[:7] == "2020-01" for i in ids]
+        assert ids and any(dated) and not all(dated)
+        if month:
+            assert list(same) == [float(d) for d in dated] and list(other) == [float(not d) for d in dated]
+        else:
+            assert not same.any() and not other.any()

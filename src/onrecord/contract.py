@@ -140,6 +140,8 @@ class Interpreted(BaseModel):
     read_as: list[ReadAs] = Field(description="Misspelt names and the speakers they were read as.")
     organisation: str | None
     years: list[str]
+    months: list[str] = Field(default_factory=list, description="Months of a year the question names (\"2021-05\"); "
+                              "answers from them rank higher.")
     phrases: list[str] = Field(description="Quoted phrases: every answer contains each (or its question does).")
     speaker: str | None = Field(description="The speaker filter, as resolved.")
     since: str | None
@@ -148,7 +150,8 @@ class Interpreted(BaseModel):
     @classmethod
     def of(cls, r: Interpretation) -> Interpreted:
         return cls(speakers=list(r.speakers), read_as=[ReadAs(typed=t, speaker=s) for t, s in r.read_as],
-                   organisation=r.organisation, years=list(r.years), phrases=list(r.phrases), speaker=r.speaker,
+                   organisation=r.organisation, years=list(r.years), months=list(r.months),
+                   phrases=list(r.phrases), speaker=r.speaker,
                    since=r.since, until=r.until)
 
 

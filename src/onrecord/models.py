@@ -187,6 +187,7 @@ class Interpretation:
     years: tuple[str, ...] = ()
     phrases: tuple[str, ...] = ()
     speaker: str | None = None
+    months: tuple[str, ...] = ()  # months of a year the question names ("2021-05"); answers from them rank higher
     since: str | None = None
     until: str | None = None
 

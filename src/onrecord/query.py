@@ -1,4 +1,4 @@
-"""Reading a journalist's question: quoted phrases, the speakers, organisation and years it names.
+"""Reading a journalist's question: quoted phrases, the speakers, organisation, years and months it names.
 
 Speakers are found by their surname among the index's speakers, also as reporters misspell them
 ("Kirbey" -> John Kirby, "Jen Saki" -> Jen Psaki): a word the index's text does not know, within
@@ -22,6 +22,11 @@ RARE_WORD = 2  # a word in more passages than this is a word of the index, not a
 
 _PHRASE = re.compile(r"[\"“”]([^\"“”]{2,200})[\"“”]")
 _YEAR = re.compile(r"\b(19[4-9]\d|20[0-4]\d)\b")
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december")
+# a month of a year: "May 2021", "in May of 2021", "May 13, 2021"
+_MONTH_YEAR = re.compile(r"\b(" + "|".join(_MONTHS) + r")\s+(?:of\s+|\d{1,2}(?:st|nd|rd|th)?,?\s+)?(19[4-9]\d|20[0-4]\d)\b",
+                         re.I)
 # "what did the President say", "the President's view": the President is the one speaking
 _ASKS_PRESIDENT = re.compile(
     r"\b(?:did|does|has|would|will|is) the president\b(?! (?:or|and)\b)|\bthe president(?:'s|’s)? "
@@ -46,6 +51,7 @@ class Query:
     named_speakers: tuple[str, ...] = ()  # speakers the question names ("what did Kirby say")
     organisation: str | None = None
     years: tuple[str, ...] = ()
+    months: tuple[str, ...] = ()  # months of a year it names, as "2021-05"
     president: bool = False
     read_as: tuple[tuple[str, str], ...] = ()  # (word typed, speaker it was read as) for misspelt names
     transcript: str | None = None  # an explicit filter: within this transcript
@@ -130,7 +136,7 @@ def _words_of(low: str) -> set[str]:
 
 def parse_query(text: str, known_speakers: list[str] | SpeakerNames, speaker: str | None = None,
                 since: str | None = None, until: str | None = None, frequency=None) -> Query:
-    """Read a journalist's question: quoted phrases, named speakers and organisations, years.
+    """Read a journalist's question: quoted phrases, named speakers and organisations, years, months.
     `known_speakers`: the index's speaker names, or their `SpeakerNames`; `frequency(words)`: in
     how many passages each word occurs (misspelt names are looked for only when it is given).
 
@@ -171,6 +177,7 @@ def parse_query(text: str, known_speakers: list[str] | SpeakerNames, speaker: st
         named_speakers=tuple(dict.fromkeys(named)),
         organisation=organisation,
         years=tuple(dict.fromkeys(_YEAR.findall(text))),
+        months=tuple(dict.fromkeys(f"{y}-{_MONTHS.index(m.lower()) + 1:02d}" for m, y in _MONTH_YEAR.findall(text))),
         president=bool(_ASKS_PRESIDENT.search(low)) and not named,
         read_as=tuple(read_as),
     )

@@ -38,6 +38,8 @@ FEATURES = (
     "org_other",
     "year",  # the question names a year, and this is from it
     "year_other",
+    "month",  # the question names a month of a year ("in May 2021"), and this is from it
+    "month_other",
     "words",  # log length of the passage
     "short",  # a fragment
     "asked",  # an answer to a reporter's question (not an opening statement)
@@ -82,6 +84,7 @@ class Hints:
     president: bool = False
     organisation: str | None = None
     years: tuple[str, ...] = ()
+    months: tuple[str, ...] = ()  # "2021-05"
 
 
 @dataclass
@@ -205,6 +208,7 @@ def features(retrieved: Retrieved, cosines: dict[int, float], passages: dict[int
         a_share, a_rr = answer.get(i, (0.0, 0.0))
         q_share, q_rr = question.get(i, (0.0, 0.0))
         named = bool(hints.named_speakers) and p.speaker in hints.named_speakers
+        in_month = bool(p.date) and p.date[:7] in hints.months
         rows.append((
             cos, cos - best, by_turn[(p.transcript_id, p.turn_index)], a_share, a_rr, q_share, q_rr, min(a_share, q_share),
             float(i in in_dense), 10.0 / (10 + dense_rank[i]) if i in dense_rank else 0.0,
@@ -214,6 +218,7 @@ def features(retrieved: Retrieved, cosines: dict[int, float], passages: dict[int
             float(bool(hints.organisation) and p.organisation != hints.organisation),
             float(bool(hints.years) and bool(p.date) and p.date[:4] in hints.years),
             float(bool(hints.years) and not (p.date and p.date[:4] in hints.years)),
+            float(in_month), float(bool(hints.months) and not in_month),
             math.log1p(p.words), float(p.words < SHORT_WORDS), float(p.asked), float(p.first),
             math.log(max(1, p.turn_parts)), float(p.role == "unknown"),
         ))

@@ -168,7 +168,7 @@ class Searcher:
         vectors = self.store.vectors_of(list(rows))
         cos = {i: float(np.dot(v, qvec)) for i, v in vectors.items()}
         cos.update(cosines or {})
-        hints = Hints(q.named_speakers, q.president, q.organisation, q.years)
+        hints = Hints(q.named_speakers, q.president, q.organisation, q.years, q.months)
         ids, x = features(retrieved, cos, self._facts(rows), hints)
         return ids, x, rows
 
@@ -328,7 +328,7 @@ def filters_of(q: Query) -> Filters:
 def interpretation_of(q: Query) -> Interpretation:
     """How the question was read, for the response (`interpreted`) and the UI."""
     return Interpretation(speakers=q.named_speakers, read_as=q.read_as, organisation=q.organisation, years=q.years,
-                   phrases=q.phrases, speaker=q.speaker, since=q.since, until=q.until)
+                          months=q.months, phrases=q.phrases, speaker=q.speaker, since=q.since, until=q.until)
 
 
 def _has_phrases(row: PassageRecord, phrases: tuple[str, ...]) -> bool:
