@@ -36,6 +36,11 @@ Variants:
   topic-f        only the product of the two shares
   window-bm25    the baseline's evidence: BM25 of the question over 200-word windows of the raw
                  transcript, the best share and rank among the windows that overlap the passage
+  split          either side of the exchange on its own: the cosine with the answer embedded
+                 alone, with the question asked embedded alone, the better of the two, and the best
+                 of that in the turn
+  question-alone the cosine with the question asked embedded alone, its gap to the best among the
+                 candidates, and the best of its turn
   deflection     whether the passage holds a stock non-answer ("I don't have an update", "refer
                  you to", "not going to get ahead of"), and whether it is that and short
 """
@@ -260,6 +265,45 @@ def answer_alone(item, ctx) -> np.ndarray:
     return np.stack([cos, cos - cos.max(), turn_best(item, cos)], axis=1)
 
 
+def _alone_cosines(item, ctx) -> tuple[np.ndarray, np.ndarray]:
+    """The question's cosine with each candidate's answer embedded alone, and with the question the
+    reporter asked embedded alone (0 where nobody asked, and for a self-supervised question's own
+    exchange, whose question is the query itself)."""
+    searcher = ctx["searcher"]
+    alone, asked = ctx.setdefault("alone", {}), ctx.setdefault("asked", {})
+    todo = [i for i in item.ids if i not in alone]
+    if todo:
+        for i, v in zip(todo, searcher.embedder.embed([unasked(item.rows[i]) for i in todo])):
+            alone[i] = v
+    texts = list(dict.fromkeys(" ".join(item.rows[i].asked[:4000].split()[:40]) for i in item.ids
+                               if item.rows[i].asked))
+    texts = [t for t in texts if t not in asked]
+    if texts:
+        for t, v in zip(texts, searcher.embedder.embed(texts)):
+            asked[t] = v
+    qvec = searcher.embedder.embed_query(item.q.text)
+    a = np.array([float(alone[i] @ qvec) for i in item.ids])
+    q = np.array([0.0 if not item.rows[i].asked or own_exchange(item, item.rows[i])
+                  else float(asked[" ".join(item.rows[i].asked[:4000].split()[:40])] @ qvec) for i in item.ids])
+    return a, q
+
+
+def split(item, ctx) -> np.ndarray:
+    """Either side of the exchange on its own: the cosine with the answer alone, with the question
+    asked alone, the better of the two, and the best of that in the turn (a reporter's question
+    that says what the query says, or an answer that does, when the two embedded together do not)."""
+    a, q = _alone_cosines(item, ctx)
+    best = np.maximum(a, q)
+    return np.stack([a, q, best, turn_best(item, best)], axis=1)
+
+
+def question_alone(item, ctx) -> np.ndarray:
+    """The cosine with the question asked alone, its gap to the best among the candidates, and the
+    best of its turn."""
+    _, q = _alone_cosines(item, ctx)
+    return np.stack([q, q - q.max(), turn_best(item, q)], axis=1)
+
+
 def topic(item, ctx) -> np.ndarray:
     """The question against the passage's topic heading ("EXECUTIVE PRIVILEGE COMPARISON"), apart
     from the answer's words it is mixed with in the answer-side BM25: the IDF-weighted share of the
@@ -330,7 +374,7 @@ def window_bm25(item, ctx) -> np.ndarray:
     return np.array(rows)
 
 
-VARIANTS = {"window-bm25": window_bm25, "topic": topic, "topic-exact": topic_exact, "topic-f": topic_f, "answer-alone": answer_alone, "deflection": deflection, "sentences": sentences, "turn-lexical": turn_lexical, "coverage": coverage, "names-out": names_out,
+VARIANTS = {"turn-lexical": turn_lexical, "split": split, "question-alone": question_alone, "window-bm25": window_bm25, "topic": topic, "topic-exact": topic_exact, "topic-f": topic_f, "answer-alone": answer_alone, "deflection": deflection, "sentences": sentences, "coverage": coverage, "names-out": names_out,
             "transcript-relative": transcript_relative, "bigrams": bigrams, "products": products}
 
 
