@@ -1,7 +1,8 @@
 """The UI's rendering: everything from a transcript or a question is escaped; citations read well."""
 
 from onrecord.models import Answer, SearchResult, TranscriptInfo
-from onrecord.ui import card, citation, highlighted, long_date, render
+from onrecord.query import parse_query
+from onrecord.ui import card, citation, highlighted, long_date, reading_notes, render
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -114,3 +115,11 @@ def test_the_ui_upload_reports_each_file_and_a_reader_with_the_key_can_remove(se
         assert "Removal refused" in json.dumps(out) and core.store().info.transcripts == 2
         kind, out = call_ui(base, "remove", [added.id, "s3cret"])
         assert "Removed" in json.dumps(out) and core.store().info.transcripts == 1
+
+
+def test_the_reading_of_a_question_is_said():
+    """The chat tells the reader how their question was read: a misspelt name, and a month of a
+    year (whose press conferences rank higher)."""
+    q = parse_query("What did Kirbey say in May 2024 and June 3rd, 2024?", ["John Kirby"], frequency=lambda ws: {})
+    assert reading_notes(q) == ["Reading ‘Kirbey’ as John Kirby", "Answers from May 2024 and June 2024 first"]
+    assert reading_notes(parse_query("What did Kirby say in May?", ["John Kirby"])) == []

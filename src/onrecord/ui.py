@@ -172,6 +172,16 @@ def first_words(text: str, n: int = 8) -> str:
     return " ".join(words[:n]) + ("…" if len(words) > n else "")
 
 
+def reading_notes(q) -> list[str]:
+    """How the question was read, as the reader should be told: misspelt names and the speakers
+    they were read as, and the months it dates itself to."""
+    notes = [f"Reading ‘{typed}’ as {name}" for typed, name in q.read_as]
+    months = [dt.date(int(m[:4]), int(m[5:7]), 1).strftime("%B %Y") for m in q.months]
+    if months:
+        notes.append(f"Answers from {' and '.join(months)} first")
+    return notes
+
+
 def active_filters(speaker: str | None, since: str | None, until: str | None) -> str:
     """The filters a search used, said plainly ("Filters: speaker John Kirby · since 2024-01-01")."""
     parts = [f"speaker {speaker}"] * bool(speaker) + [f"since {since}"] * bool(since) + [f"until {until}"] * bool(until)
@@ -330,7 +340,7 @@ def build_ui(core: Onrecord) -> gr.Blocks:
                 q = searcher.read(question)
             reading = read_question(question, q.named_speakers, filt_speaker, since, until, ctx)
             ctx, filt_speaker, since, until = reading.context, reading.speaker, reading.since, reading.until
-            notes = [f"Reading ‘{typed}’ as {name}" for typed, name in q.read_as] + list(reading.notes)
+            notes = reading_notes(q) + list(reading.notes)
             # one search serves both: the first 5 answers of 30 are exactly a top-5 search's answers
             spread = core.ask(question, top_k=30, speaker=filt_speaker, since=_date(since), until=_date(until))
             shown = spread.answers[:5]
