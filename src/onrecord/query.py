@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from .errors import BadQuery
 from .terms import terms_of
+from .transcripts.meta import MONTHS
 
 MAX_QUESTION_CHARS = 2000
 MIN_FUZZY = 4  # shorter words are never read as a misspelt name
@@ -22,8 +23,7 @@ RARE_WORD = 2  # a word in more passages than this is a word of the index, not a
 
 _PHRASE = re.compile(r"[\"“”]([^\"“”]{2,200})[\"“”]")
 _YEAR = re.compile(r"\b(19[4-9]\d|20[0-4]\d)\b")
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-           "november", "december")
+_MONTHS = [m.lower() for m in MONTHS]
 # a month of a year: "May 2021", "in May of 2021", "May 13, 2021"
 _MONTH_YEAR = re.compile(r"\b(" + "|".join(_MONTHS) + r")\s+(?:of\s+|\d{1,2}(?:st|nd|rd|th)?,?\s+)?(19[4-9]\d|20[0-4]\d)\b",
                          re.I)
