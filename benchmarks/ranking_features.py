@@ -255,44 +255,41 @@ def answer_alone(item, ctx) -> np.ndarray:
     """The cosine of the question with the passage embedded without the reporter's question (its
     answer alone), its gap to the best such cosine among the candidates, and the best of its turn:
     two answers to one question (two officials, or the parts of a long answer) differ only there."""
+    cos = _answer_alone_cosines(item, ctx)
+    return np.stack([cos, cos - cos.max(), turn_best(item, cos)], axis=1)
+
+
+def _answer_alone_cosines(item, ctx) -> np.ndarray:
+    """The question's cosine with each candidate's answer embedded alone (cached by passage)."""
     cache, searcher = ctx.setdefault("alone", {}), ctx["searcher"]
     todo = [i for i in item.ids if i not in cache]
     if todo:
         for i, v in zip(todo, searcher.embedder.embed([unasked(item.rows[i]) for i in todo])):
             cache[i] = v
     qvec = searcher.embedder.embed_query(item.q.text)
-    cos = np.array([float(cache[i] @ qvec) for i in item.ids])
-    return np.stack([cos, cos - cos.max(), turn_best(item, cos)], axis=1)
+    return np.array([float(cache[i] @ qvec) for i in item.ids])
 
 
-def _alone_cosines(item, ctx) -> tuple[np.ndarray, np.ndarray]:
-    """The question's cosine with each candidate's answer embedded alone, and with the question the
-    reporter asked embedded alone (0 where nobody asked, and for a self-supervised question's own
-    exchange, whose question is the query itself)."""
-    searcher = ctx["searcher"]
-    alone, asked = ctx.setdefault("alone", {}), ctx.setdefault("asked", {})
-    todo = [i for i in item.ids if i not in alone]
+def _asked_alone_cosines(item, ctx) -> np.ndarray:
+    """The question's cosine with the question each candidate's reporter asked, embedded alone (0
+    where nobody asked, and for a self-supervised question's own exchange, whose question is the
+    query itself); cached by the question's text as embedded (its first 40 words)."""
+    cache, searcher = ctx.setdefault("asked", {}), ctx["searcher"]
+    asked = {i: " ".join(item.rows[i].asked[:4000].split()[:40]) for i in item.ids
+             if item.rows[i].asked and not own_exchange(item, item.rows[i])}
+    todo = [t for t in dict.fromkeys(asked.values()) if t not in cache]
     if todo:
-        for i, v in zip(todo, searcher.embedder.embed([unasked(item.rows[i]) for i in todo])):
-            alone[i] = v
-    texts = list(dict.fromkeys(" ".join(item.rows[i].asked[:4000].split()[:40]) for i in item.ids
-                               if item.rows[i].asked))
-    texts = [t for t in texts if t not in asked]
-    if texts:
-        for t, v in zip(texts, searcher.embedder.embed(texts)):
-            asked[t] = v
+        for t, v in zip(todo, searcher.embedder.embed(todo)):
+            cache[t] = v
     qvec = searcher.embedder.embed_query(item.q.text)
-    a = np.array([float(alone[i] @ qvec) for i in item.ids])
-    q = np.array([0.0 if not item.rows[i].asked or own_exchange(item, item.rows[i])
-                  else float(asked[" ".join(item.rows[i].asked[:4000].split()[:40])] @ qvec) for i in item.ids])
-    return a, q
+    return np.array([float(cache[asked[i]] @ qvec) if i in asked else 0.0 for i in item.ids])
 
 
 def split(item, ctx) -> np.ndarray:
     """Either side of the exchange on its own: the cosine with the answer alone, with the question
     asked alone, the better of the two, and the best of that in the turn (a reporter's question
     that says what the query says, or an answer that does, when the two embedded together do not)."""
-    a, q = _alone_cosines(item, ctx)
+    a, q = _answer_alone_cosines(item, ctx), _asked_alone_cosines(item, ctx)
     best = np.maximum(a, q)
     return np.stack([a, q, best, turn_best(item, best)], axis=1)
 
@@ -300,7 +297,7 @@ def split(item, ctx) -> np.ndarray:
 def question_alone(item, ctx) -> np.ndarray:
     """The cosine with the question asked alone, its gap to the best among the candidates, and the
     best of its turn."""
-    _, q = _alone_cosines(item, ctx)
+    q = _asked_alone_cosines(item, ctx)
     return np.stack([q, q - q.max(), turn_best(item, q)], axis=1)
 
 
