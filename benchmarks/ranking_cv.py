@@ -1,7 +1,7 @@
 """Fit the ranker by k-fold cross-validation over transcripts, and report held-out-fold scores.
 
     python benchmarks/ranking_cv.py --index INDEX ../shared/data/queries.jsonl ../shared/data/queries-more.jsonl \
-        [--self-supervised 800] [--train graded|self|both] [--folds 5] [--write src/onrecord/ranker.json]
+        [--self-supervised 800] [--train graded|handwritten|self|both] [--folds 5] [--write src/onrecord/ranker.json]
 
 Query sets: each graded file (its kinds reported apart, and the handwritten questions pooled), and
 a self-supervised set built from the index itself: a sample of the reporters' questions, each as a
@@ -208,7 +208,8 @@ def main() -> int:
     ap.add_argument("queries", nargs="+", type=Path)
     ap.add_argument("--index", type=Path, required=True)
     ap.add_argument("--self-supervised", type=int, default=800, help="self-supervised questions (0: none)")
-    ap.add_argument("--train", choices=("graded", "self", "both"), default="graded")
+    ap.add_argument("--train", choices=("graded", "handwritten", "self", "both"), default="graded",
+                    help="the questions each fold's ranker is fitted on (handwritten: those of kind handwritten alone)")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--l2", type=float, default=1.0)
@@ -239,7 +240,7 @@ def main() -> int:
         items = build(searcher, queries, files)
         print(f"{len(items)} questions, {sum(len(it.ids) for it in items)} candidates, "
               f"{int(sum(it.y.sum() for it in items))} relevant; {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-        train_kinds = {"graded": kinds - {"self"}, "self": {"self"}, "both": kinds}[args.train]
+        train_kinds = {"graded": kinds - {"self"}, "handwritten": {"handwritten"}, "self": {"self"}, "both": kinds}[args.train]
         after, before = cross_validate(searcher, items, train_kinds, args.folds, args.seed, args.l2, args.objective)
         by_set = {}
         for name in sorted({q["set"] for q in queries if "set" in q}):

@@ -43,6 +43,16 @@ Variants:
                  candidates, and the best of its turn
   deflection     whether the passage holds a stock non-answer ("I don't have an update", "refer
                  you to", "not going to get ahead of"), and whether it is that and short
+  about          the question's form: whether it asks what was said about a topic ("What did NATO
+                 say about Article 5?") rather than a question of its own, crossed with the shipped
+                 lexical, turn, length, role and named-speaker features (0 for other questions), so
+                 that one linear model can weigh the evidence differently for the two forms
+  late-interaction
+                 word-level matching by the model itself (MaxSim, as ColBERT scores, with no
+                 training): for each word piece of the question its best cosine with a word piece
+                 of the answer (the model's token vectors, answer embedded alone), averaged with
+                 IDF weights; the same against the question the reporter asked (none for a
+                 self-supervised question's own exchange); and the best of the first in the turn
 """
 
 from __future__ import annotations
@@ -371,8 +381,70 @@ def window_bm25(item, ctx) -> np.ndarray:
     return np.array(rows)
 
 
+# the question's form, as `about` reads it: "what did X say about Y", "what has X said on Y"
+ASKS_ABOUT = re.compile(r"\bwhat\b.{0,80}?\b(?:say|said|says|saying|think|thinks)\b(?:\s+\w+){0,2}?\s+(?:about|on|of)\b", re.I)
+ABOUT_CROSSED = ("lex_answer", "lex_answer_rr", "lex_question", "cos_turn", "words", "asked", "turn_parts",
+                 "president", "named")
+
+
+def about(item, ctx) -> np.ndarray:
+    """The shipped columns ABOUT_CROSSED again for a question that asks what was said about a
+    topic, zeros for any other."""
+    x = item.x[:, [COL[name] for name in ABOUT_CROSSED]]
+    return x if ASKS_ABOUT.search(item.text) else np.zeros_like(x)
+
+
+def late_interaction(item, ctx) -> np.ndarray:
+    """MaxSim of the question's word pieces against the answer's and the reporter's question's
+    (see the module doc), and the best answer MaxSim of the passage's turn."""
+    query = _token_vectors([item.q.text], ctx)[0]
+    answers = _token_vectors([item.rows[i].text for i in item.ids], ctx)
+    asked = [None if not item.rows[i].asked or own_exchange(item, item.rows[i]) else item.rows[i].asked
+             for i in item.ids]
+    asked_vectors = dict(zip([a for a in asked if a], _token_vectors([a for a in asked if a], ctx)))
+    a = np.array([_maxsim(query, v, ctx) for v in answers])
+    q = np.array([_maxsim(query, asked_vectors[t], ctx) if t else 0.0 for t in asked])
+    return np.stack([a, q, turn_best(item, a)], axis=1)
+
+
+def _token_vectors(texts: list[str], ctx) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each text's word-piece ids and unit token vectors (the bundled model in torch, special
+    tokens left out), cached by text."""
+    if "st" not in ctx:
+        from sentence_transformers import SentenceTransformer
+
+        from onrecord.embedding import default_model_path
+        ctx["st"], ctx["tokens"] = SentenceTransformer(default_model_path(), device="cpu"), {}
+    model, cache = ctx["st"], ctx["tokens"]
+    todo = [t for t in dict.fromkeys(texts) if t not in cache]
+    if todo:
+        out = model.encode(todo, output_value="token_embeddings", batch_size=32, convert_to_numpy=False)
+        for t, e in zip(todo, out):
+            ids = model.tokenizer(t, truncation=True, max_length=model.max_seq_length)["input_ids"][1:-1]
+            e = e.float().numpy()[1:len(ids) + 1]
+            cache[t] = (np.array(ids), (e / (np.linalg.norm(e, axis=1, keepdims=True) + 1e-9)).astype(np.float32))
+    return [cache[t] for t in texts]
+
+
+def _maxsim(query, passage, ctx) -> float:
+    """The IDF-weighted mean over the question's word pieces of their best cosine in the passage."""
+    (q_ids, q_vec), (_, p_vec) = query, passage
+    if not len(p_vec) or not len(q_vec):
+        return 0.0
+    if "piece_df" not in ctx:  # word-piece document frequencies over the index's answers
+        tokenizer, df, n = ctx["st"].tokenizer, Counter(), 0
+        for p, _ in ctx["searcher"].store.iter_passages():
+            n += 1
+            df.update(set(tokenizer(p.text, truncation=True, max_length=256)["input_ids"][1:-1]))
+        ctx["piece_df"], ctx["pieces"] = df, n
+    df, n = ctx["piece_df"], ctx["pieces"]
+    w = np.array([math.log((n + 1) / (df.get(int(i), 0) + 1)) for i in q_ids])
+    return float((q_vec @ p_vec.T).max(axis=1) @ w / w.sum()) if w.sum() > 0 else 0.0
+
+
 VARIANTS = {"turn-lexical": turn_lexical, "split": split, "question-alone": question_alone, "window-bm25": window_bm25, "topic": topic, "topic-exact": topic_exact, "topic-f": topic_f, "answer-alone": answer_alone, "deflection": deflection, "sentences": sentences, "coverage": coverage, "names-out": names_out,
-            "transcript-relative": transcript_relative, "bigrams": bigrams, "products": products}
+            "transcript-relative": transcript_relative, "bigrams": bigrams, "products": products, "about": about,
+            "late-interaction": late_interaction}
 
 
 def held_out(searcher, items, extra, rescore, k: int, seed: int) -> dict:
