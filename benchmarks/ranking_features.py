@@ -397,49 +397,59 @@ def about(item, ctx) -> np.ndarray:
 def late_interaction(item, ctx) -> np.ndarray:
     """MaxSim of the question's word pieces against the answer's and the reporter's question's
     (see the module doc), and the best answer MaxSim of the passage's turn."""
-    query = _token_vectors([item.q.text], ctx)[0]
-    answers = _token_vectors([item.rows[i].text for i in item.ids], ctx)
+    (q_ids, q_vec), = _token_vectors([item.q.text], ctx)
+    weights = _piece_idf(q_ids, ctx)
     asked = [None if not item.rows[i].asked or own_exchange(item, item.rows[i]) else item.rows[i].asked
              for i in item.ids]
     asked_vectors = dict(zip([a for a in asked if a], _token_vectors([a for a in asked if a], ctx)))
-    a = np.array([_maxsim(query, v, ctx) for v in answers])
-    q = np.array([_maxsim(query, asked_vectors[t], ctx) if t else 0.0 for t in asked])
+    a = np.array([_maxsim(q_vec, weights, v) for _, v in _token_vectors([item.rows[i].text for i in item.ids], ctx)])
+    q = np.array([_maxsim(q_vec, weights, asked_vectors[t][1]) if t else 0.0 for t in asked])
     return np.stack([a, q, turn_best(item, a)], axis=1)
 
 
 def _token_vectors(texts: list[str], ctx) -> list[tuple[np.ndarray, np.ndarray]]:
     """Each text's word-piece ids and unit token vectors (the bundled model in torch, special
     tokens left out), cached by text."""
-    if "st" not in ctx:
-        from sentence_transformers import SentenceTransformer
-
-        from onrecord.embedding import default_model_path
-        ctx["st"], ctx["tokens"] = SentenceTransformer(default_model_path(), device="cpu"), {}
-    model, cache = ctx["st"], ctx["tokens"]
+    model, cache = _torch_model(ctx), ctx["tokens"]
     todo = [t for t in dict.fromkeys(texts) if t not in cache]
     if todo:
         out = model.encode(todo, output_value="token_embeddings", batch_size=32, convert_to_numpy=False)
         for t, e in zip(todo, out):
-            ids = model.tokenizer(t, truncation=True, max_length=model.max_seq_length)["input_ids"][1:-1]
+            ids = _pieces(t, model)
             e = e.float().numpy()[1:len(ids) + 1]
             cache[t] = (np.array(ids), (e / (np.linalg.norm(e, axis=1, keepdims=True) + 1e-9)).astype(np.float32))
     return [cache[t] for t in texts]
 
 
-def _maxsim(query, passage, ctx) -> float:
-    """The IDF-weighted mean over the question's word pieces of their best cosine in the passage."""
-    (q_ids, q_vec), (_, p_vec) = query, passage
-    if not len(p_vec) or not len(q_vec):
-        return 0.0
-    if "piece_df" not in ctx:  # word-piece document frequencies over the index's answers
-        tokenizer, df, n = ctx["st"].tokenizer, Counter(), 0
+def _torch_model(ctx):
+    """The bundled model in torch (for its token vectors), loaded once; with the word-piece
+    document frequencies over the index's passages and an empty token-vector cache."""
+    if "st" not in ctx:
+        from sentence_transformers import SentenceTransformer
+
+        from onrecord.embedding import default_model_path
+        model, df = SentenceTransformer(default_model_path(), device="cpu"), Counter()
         for p, _ in ctx["searcher"].store.iter_passages():
-            n += 1
-            df.update(set(tokenizer(p.text, truncation=True, max_length=256)["input_ids"][1:-1]))
-        ctx["piece_df"], ctx["pieces"] = df, n
+            df.update(set(_pieces(p.text, model)))
+        ctx.update(st=model, tokens={}, piece_df=df, pieces=ctx["n"])
+    return ctx["st"]
+
+
+def _pieces(text: str, model) -> list[int]:
+    """The word-piece ids of a text as the model reads it (truncated, special tokens left out)."""
+    return model.tokenizer(text, truncation=True, max_length=model.max_seq_length)["input_ids"][1:-1]
+
+
+def _piece_idf(ids: np.ndarray, ctx) -> np.ndarray:
     df, n = ctx["piece_df"], ctx["pieces"]
-    w = np.array([math.log((n + 1) / (df.get(int(i), 0) + 1)) for i in q_ids])
-    return float((q_vec @ p_vec.T).max(axis=1) @ w / w.sum()) if w.sum() > 0 else 0.0
+    return np.array([math.log((n + 1) / (df.get(int(i), 0) + 1)) for i in ids])
+
+
+def _maxsim(q_vec: np.ndarray, weights: np.ndarray, p_vec: np.ndarray) -> float:
+    """The weighted mean over the question's word pieces of their best cosine in the passage."""
+    if not len(p_vec) or not len(q_vec) or weights.sum() <= 0:
+        return 0.0
+    return float((q_vec @ p_vec.T).max(axis=1) @ weights / weights.sum())
 
 
 VARIANTS = {"turn-lexical": turn_lexical, "split": split, "question-alone": question_alone, "window-bm25": window_bm25, "topic": topic, "topic-exact": topic_exact, "topic-f": topic_f, "answer-alone": answer_alone, "deflection": deflection, "sentences": sentences, "coverage": coverage, "names-out": names_out,
